@@ -1,0 +1,141 @@
+/**
+ * The storage abstraction, modelled on Erlang's ssl_session_cache_api
+ * (init, lookup, update, delete, foldl, select_session, size, terminate),
+ * made asynchronous. Every backend implements it and passes test/conformance.
+ *
+ * Semantics every backend keeps:
+ * - Keys are session ids as lowercase hex (`SessionKey`); the bytes behind them
+ *   are untrusted input from the network. Apache's layout prefixes them, the
+ *   store interface never does.
+ * - Times are unix seconds. An entry is expired when `expiresAt <= now`.
+ *   `lookup` returns expired entries too (an admin tool must see them); the
+ *   cache logic in src/lib/tls decides what a hit is and counts `timeouts`.
+ * - Values are key material (the DER holds the master secret): never log them.
+ * - Errors: a dead or unreachable backend rejects with a SessctlError; a miss
+ *   is `undefined`. The two are never confused.
+ */
+
+export type Role = 'server' | 'client';
+
+/** A session id as lowercase hex, 0..64 characters (0..32 bytes). */
+export type SessionKey = string;
+
+/**
+ * What the store keeps for one session. The summary columns (protocol, cipher,
+ * sni, alpn, ...) are derived from `der` by the codec when the entry is made
+ * (see `entryFromDer` in src/lib/store/entry.ts); backends store them so that
+ * filters do not need to decode DER.
+ */
+export interface Entry {
+  /** Store key: the session id in lowercase hex (or `--id HEX`). */
+  key: SessionKey;
+  role: Role;
+  /** Client role: the server this session may be offered to, e.g. "host:port". */
+  partialKey?: string;
+  /** The i2d_SSL_SESSION DER, exactly as OpenSSL wrote it. Secret. */
+  der: Buffer;
+  /** When the session was created (the SSL_SESSION time field), unix seconds. */
+  createdAt: number;
+  /** When it was put into this store, unix seconds. */
+  insertedAt: number;
+  /** When it stops being resumable, unix seconds (createdAt + timeout unless overridden). */
+  expiresAt: number;
+  /** "TLSv1.2", "TLSv1.3", "DTLSv1.2", or "0x...." for unknown versions. */
+  protocol: string;
+  /** OpenSSL name of the cipher suite, or "0x...." when unknown. */
+  cipher: string;
+  sni?: string;
+  alpn?: string;
+  /** The session carries a ticket (field [10]). */
+  hasTicket: boolean;
+}
+
+/** Counters, named as OpenSSL's SSL_CTX_sess_* (plus inserts and removals). */
+export interface Counters {
+  /** Successful lookups of a live session. */
+  hits: number;
+  /** Lookups that found nothing. */
+  misses: number;
+  /** Lookups that found a session that had expired (not a hit). */
+  timeouts: number;
+  /** Sessions evicted because the cache was full. */
+  cache_full: number;
+  inserts: number;
+  removals: number;
+}
+
+export type CounterName = keyof Counters;
+
+export const COUNTER_NAMES: readonly CounterName[] = ['hits', 'misses', 'timeouts', 'cache_full', 'inserts', 'removals'];
+
+export function zeroCounters(): Counters {
+  return { hits: 0, misses: 0, timeouts: 0, cache_full: 0, inserts: 0, removals: 0 };
+}
+
+/**
+ * Returned from a foldl callback to stop the iteration early; foldl then
+ * resolves with `acc`. Lets `list --limit` stop reading a large store.
+ */
+export class Halt<A> {
+  constructor(readonly acc: A) {}
+}
+
+export type FoldFn<A> = (entry: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>;
+
+export interface StoreCapabilities {
+  /** Entries survive the process (not `memory:`). */
+  persistent: boolean;
+  /** Counters are kept in the store and shared by every process using it. */
+  sharedCounters: boolean;
+  /** The store can hold a ticket-key ring (readKeyRing / writeKeyRing). */
+  keyRing: boolean;
+}
+
+export interface SessionStore {
+  /** The URL it was opened with, credentials removed (safe to print). */
+  readonly url: string;
+  /** Backend name: "file", "memory", "daemon", "redis", "memcache". */
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** The entry stored under `key`, expired or not; undefined when absent. */
+  lookup(key: SessionKey): Promise<Entry | undefined>;
+  /** Insert, or replace an existing entry (TSSslSessionInsert). Counts `inserts`. */
+  update(entry: Entry): Promise<void>;
+  /** Remove; true when something was removed. Counts `removals`. */
+  delete(key: SessionKey): Promise<boolean>;
+  /**
+   * Visit every entry once, in no particular order, in constant memory.
+   * Entries inserted or deleted during the fold may or may not be visited;
+   * the callback may delete entries (flush does). Return a `Halt` to stop.
+   */
+  foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A>;
+  /** Client role: every session stored for `partialKey` (e.g. "host:port"), newest first. */
+  selectSession(partialKey: string): Promise<Entry[]>;
+  /** Number of entries, expired ones included. */
+  size(): Promise<number>;
+  /** The store's counters (shared between processes where capabilities.sharedCounters). */
+  counters(): Promise<Counters>;
+  /** Add to counters (the cache logic counts hits, misses, timeouts, cache_full). */
+  addCounters(delta: Partial<Counters>): Promise<void>;
+  /** The ticket-key ring kept in this store, if any (capabilities.keyRing). */
+  readKeyRing?(): Promise<Buffer | undefined>;
+  writeKeyRing?(data: Buffer): Promise<void>;
+  /** Release connections and file handles. The store is unusable afterwards. */
+  terminate(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Clock in unix seconds; tests pass their own. */
+  now?: () => number;
+  /** Bearer token for the daemon backend. */
+  token?: string;
+  /** CA file for https:// and rediss:// stores. */
+  ca?: string;
+  /** Give up on an unreachable server after this many milliseconds. */
+  timeoutMs?: number;
+  /** Create the store if it does not exist (default true for the cache file). */
+  create?: boolean;
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
