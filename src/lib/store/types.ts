@@ -136,6 +136,8 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Create the store if it does not exist (default true for the cache file). */
   create?: boolean;
+  /** Called with a one-line warning (e.g. a cache file readable by others). */
+  onWarning?: (message: string) => void;
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

@@ -1,0 +1,96 @@
+import { Command, Flags, Interfaces } from '@oclif/core';
+import { EXIT, SessctlError } from '../errors.js';
+import { resolveStoreUrl } from '../store/location.js';
+import type { SessionStore } from '../store/types.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+
+/** The exit codes, for every command's help text. */
+export const EXIT_CODES_HELP = 'Exit codes: 0 success, 1 error, 2 usage error, 3 not found.';
+
+/**
+ * What every sessctl command shares: `--json` (the returned object is the JSON
+ * contract), and one way to fail: a SessctlError becomes one line on stderr
+ * ("sessctl: <message>") and its exit code; under --json, `{"error": {...}}` on stdout.
+ */
+export abstract class BaseCommand extends Command {
+  static enableJsonFlag = true;
+
+  /** Flags for commands that work on a store. */
+  static storeFlags = {
+    store: Flags.string({
+      description: 'session store URL: a cache file path or file:PATH, memory:, https://HOST:PORT (daemon), redis://, memcache:// [env: SESSCTL_STORE]',
+      helpValue: 'URL',
+    }),
+    'token-file': Flags.string({ description: 'file holding the bearer token for a sessctl daemon store [env: SESSCTL_TOKEN holds the token itself]', helpValue: 'FILE' }),
+    ca: Flags.string({ description: 'CA certificate(s) to verify an https:// or rediss:// store', helpValue: 'FILE' }),
+  };
+
+  private openStores: SessionStore[] = [];
+
+  /** Open the store named by --store, $SESSCTL_STORE or the default cache file. */
+  protected async openStore(flags: { store?: string; 'token-file'?: string; ca?: string }): Promise<SessionStore> {
+    const { url } = resolveStoreUrl({ flag: flags.store });
+    const { openStore } = await import('../store/open.js');
+    const { readToken } = await import('./token.js');
+    const token = await readToken(flags['token-file']);
+    const store = await openStore(url, {
+      ...(token === undefined ? {} : { token }),
+      ...(flags.ca === undefined ? {} : { ca: flags.ca }),
+      onWarning: (message: string) => this.warnLine(message),
+    });
+    this.openStores.push(store);
+    return store;
+  }
+
+  /** One warning line on stderr ("sessctl: warning: ..."), also under --json. */
+  protected warnLine(message: string): void {
+    process.stderr.write(`sessctl: warning: ${message}\n`);
+  }
+
+  /** Human output only (suppressed under --json). */
+  protected out(text: string): void {
+    if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  protected async finally(err: Error | undefined): Promise<void> {
+    const stores = this.openStores;
+    this.openStores = [];
+    await Promise.allSettled(stores.map((s) => s.terminate()));
+    return super.finally(err);
+  }
+
+  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    // oclif's own exit (this.exit) and help output pass through untouched.
+    if (err.name === 'ExitError' || (err as { code?: string }).code === 'EEXIT') throw err;
+    const { message, exit } = describeFailure(err);
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { message, exit } });
+    } else {
+      process.stderr.write(`sessctl: ${message}\n`);
+      if (err instanceof SessctlError && err.suggestions.length > 0) {
+        for (const s of err.suggestions) process.stderr.write(`  hint: ${s}\n`);
+      }
+      if (process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
+    }
+    process.exitCode = exit;
+    return this.exit(exit);
+  }
+}
+
+/** Turn anything thrown into one line and an exit code. */
+export function describeFailure(err: Error & { oclif?: { exit?: number } }): { message: string; exit: number } {
+  if (err instanceof SessctlError) return { message: oneLine(err.message), exit: err.exit };
+  // oclif parse errors (unknown flag, missing argument) are usage errors.
+  if (err.oclif?.exit !== undefined) {
+    const first = oneLine(err.message.split('\n')[0] ?? err.message);
+    return { message: `${first} (see --help)`, exit: err.oclif.exit === 2 ? EXIT.USAGE : err.oclif.exit };
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EPIPE') return { message: 'output closed', exit: EXIT.ERROR };
+  return { message: `internal error: ${oneLine(err.message)} (run with DEBUG=1 for details)`, exit: EXIT.ERROR };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,63 @@
+import { usageError } from '../errors.js';
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * Parse a duration such as "90", "90s", "30m", "12h", "7d", "2w" or "1h30m"
+ * into seconds. A bare number is seconds.
+ */
+export function parseDuration(text: string, flag = 'duration'): number {
+  const input = text.trim().toLowerCase();
+  if (/^\d+$/.test(input)) return Number(input);
+  const parts = [...input.matchAll(/(\d+)\s*([smhdw])/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== input.replace(/\s+/g, '')) {
+    throw usageError(`${flag}: "${text}" is not a duration (examples: 90s, 30m, 12h, 7d, 2w)`);
+  }
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit as string]!, 0);
+}
+
+/** "1h 59m", "3d 4h", "45s": the two largest units, for people. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(Math.abs(seconds)));
+  if (s < 60) return `${s}s`;
+  const order: [string, number][] = [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]];
+  const parts: string[] = [];
+  let rest = s;
+  for (const [unit, size] of order) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}
+
+/** "in 1h 59m" or "expired 3m ago". */
+export function formatExpiry(expiresAt: number, now: number): string {
+  const left = expiresAt - now;
+  return left > 0 ? `in ${formatDuration(left)}` : `expired ${formatDuration(-left)} ago`;
+}
+
+/** Unix seconds as ISO 8601 (UTC), as every --json output gives times. */
+export function isoTime(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Unix seconds as "2026-11-21 23:40:12" (UTC) for tables. */
+export function shortTime(unixSeconds: number): string {
+  return isoTime(unixSeconds).replace('T', ' ').replace('Z', '');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** Shorten a hex id for tables: first 8 and last 4 characters. */
+export function shortId(hex: string, wide: boolean): string {
+  if (wide || hex.length <= 16) return hex;
+  return `${hex.slice(0, 8)}…${hex.slice(-4)}`;
+}
