@@ -1,0 +1,108 @@
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SessctlError, usageError } from '../errors.js';
+import type { OpenOptions, SessionStore } from './types.js';
+
+/** What each network backend module (daemon.ts, redis.ts, memcache.ts) exports. */
+interface BackendModule {
+  open(url: string, options: OpenOptions): Promise<SessionStore>;
+}
+
+const NETWORK_BACKENDS: Record<string, { name: string; module: string }> = {
+  'http:': { name: 'daemon', module: './daemon.js' },
+  'https:': { name: 'daemon', module: './daemon.js' },
+  'redis:': { name: 'Redis', module: './redis.js' },
+  'rediss:': { name: 'Redis', module: './redis.js' },
+  'memcache:': { name: 'memcached', module: './memcache.js' },
+};
+
+const SUPPORTED_FORMS =
+  'a cache file path, file:PATH, memory:, https://HOST:PORT (sessctl daemon), redis://[:PASSWORD@]HOST:PORT, rediss://..., memcache://HOST:PORT[,HOST:PORT...]';
+
+/**
+ * Open the store a URL names (see DESIGN.md §3): `memory:`; a path or
+ * `file:PATH` (the cache file); `http(s)://` (the daemon); `redis(s)://`;
+ * `memcache://`. Backends load lazily, so the CLI only pays for the one it uses.
+ */
+export async function openStore(url: string, options: OpenOptions = {}): Promise<SessionStore> {
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'memory') {
+    if (url.slice('memory:'.length).replace(/^\/\//, '') !== '') throw usageError(`unsupported store URL "${redactUrl(url)}": use plain memory:`);
+    const { MemoryStore } = await import('./memory.js');
+    return new MemoryStore('memory:');
+  }
+  if (scheme === undefined || scheme === 'file') {
+    const file = filePath(url);
+    const { FileStore } = await import('./file.js');
+    return FileStore.open(file, {
+      url,
+      ...(options.create === undefined ? {} : { create: options.create }),
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    });
+  }
+  const backend = NETWORK_BACKENDS[`${scheme}:`];
+  if (backend === undefined) {
+    throw usageError(`unsupported store URL "${redactUrl(url)}": use ${SUPPORTED_FORMS}`);
+  }
+  const mod = await loadBackend(backend.module, backend.name);
+  const store = await mod.open(url, options);
+  // The url is printed in output and errors: make sure no password survives in it.
+  const safe = redactUrl(url);
+  if (safe !== url && store.url.includes(passwordOf(url) ?? '\0')) {
+    Object.defineProperty(store, 'url', { value: safe, enumerable: true });
+  }
+  return store;
+}
+
+async function loadBackend(specifier: string, name: string): Promise<BackendModule> {
+  try {
+    return (await import(specifier)) as BackendModule;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // Only the backend module itself missing means "not in this build"; a
+    // missing dependency inside it is a real fault and keeps its message.
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes(path.basename(specifier))) {
+      throw new SessctlError(`the ${name} backend is not available in this build`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The path a `file:` URL or plain path names, with a leading ~/ expanded. */
+function filePath(url: string): string {
+  let file = url;
+  if (/^file:\/\//i.test(url)) {
+    try {
+      file = fileURLToPath(url);
+    } catch (err) {
+      throw usageError(`not a file URL: "${url}" (${(err as Error).message}); use file:/absolute/path or a plain path`);
+    }
+  } else if (/^file:/i.test(url)) {
+    file = url.slice('file:'.length);
+  }
+  if (file === '') throw usageError('the store URL names no file: use file:PATH or a plain path');
+  if (file === '~' || file.startsWith('~/')) file = path.join(os.homedir(), file.slice(1));
+  return file;
+}
+
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i;
+
+function passwordOf(url: string): string | undefined {
+  const userinfo = USERINFO.exec(url)?.[2];
+  const colon = userinfo?.indexOf(':') ?? -1;
+  return userinfo !== undefined && colon >= 0 ? userinfo.slice(colon + 1) : undefined;
+}
+
+/**
+ * The URL with its password removed ("redis://user:pw@h:6379" → "redis://user@h:6379",
+ * "redis://:pw@h" → "redis://h"), safe to print.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO, (_all, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    if (colon < 0) return `${scheme}${userinfo}@`;
+    const user = userinfo.slice(0, colon);
+    return user === '' ? scheme : `${scheme}${user}@`;
+  });
+}
