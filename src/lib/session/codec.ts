@@ -1,0 +1,435 @@
+/**
+ * The SSL_SESSION codec: OpenSSL's i2d_SSL_SESSION / d2i_SSL_SESSION format
+ * (ssl/ssl_asn1.c; the ASN.1 text is in ./types.ts).
+ *
+ * Decoding is strict: we accept exactly what OpenSSL writes (canonical DER,
+ * fields in tag order, each at most once), so that `encodeSession(decodeSession(der))`
+ * gives back `der` byte for byte. Input is untrusted (files, caches shared over
+ * the network): before asn1js sees it, `checkStructure` walks every TLV header
+ * iteratively with a depth, size and length budget, so nesting bombs, absurd
+ * lengths and truncation fail fast with a clear SessctlError instead of deep
+ * recursion or a large allocation.
+ */
+import * as asn1js from 'asn1js';
+import { invalidInput } from '../errors.js';
+import type { Session } from './types.js';
+
+/** Real sessions are under 10 KB (Apache caps them at 10240 bytes); a certificate chain never lives here. */
+export const MAX_SESSION_BYTES = 64 * 1024;
+
+/**
+ * Deepest constructed nesting accepted. A session reaches 2 levels itself; its
+ * peer certificate adds up to ~8 (RSASSA-PSS parameters inside
+ * SubjectPublicKeyInfo are the deepest common case), so 16 leaves room without
+ * allowing a nesting bomb.
+ */
+export const MAX_DEPTH = 16;
+
+/** Every TLV is at least 2 bytes, so a 64 KiB input holds fewer nodes than this. */
+const MAX_NODES = MAX_SESSION_BYTES / 2 + 1;
+
+const SSL_SESSION_ASN1_VERSION = 1;
+const SSL_MAX_SSL_SESSION_ID_LENGTH = 32;
+const SSL_MAX_SID_CTX_LENGTH = 32;
+/** TLS13_MAX_RESUMPTION_PSK_LENGTH (EVP_MAX_MD_SIZE); TLS 1.2 master keys are 48. */
+const MAX_MASTER_KEY_LENGTH = 64;
+
+const UINT32_MAX = 0xffff_ffff;
+const INT32_MAX = 0x7fff_ffff;
+
+const fail = (what: string) => invalidInput(`not an SSL session: ${what}`);
+
+// ---------------------------------------------------------------------------
+// Structure pre-check (iterative, bounded)
+
+interface Header {
+  tagByte: number;
+  headerLength: number;
+  length: number;
+}
+
+/** Read one DER identifier + length at `pos`; `limit` is the end of the enclosing element. */
+function readHeader(der: Uint8Array, pos: number, limit: number): Header {
+  if (pos + 2 > limit) {
+    throw fail(pos + 2 > der.length ? `truncated at byte ${der.length} (element header at byte ${pos})` : `element header at byte ${pos} overruns its enclosing element`);
+  }
+  const tagByte = der[pos]!;
+  if ((tagByte & 0x1f) === 0x1f) throw fail(`unsupported multi-byte tag at byte ${pos}`);
+  const first = der[pos + 1]!;
+  if (first < 0x80) return { tagByte, headerLength: 2, length: first };
+  if (first === 0x80) throw fail(`indefinite length at byte ${pos + 1} (DER needs definite lengths)`);
+  const count = first & 0x7f;
+  if (count > 3) throw fail(`absurd length at byte ${pos + 1} (${count}-byte length field; a session is at most ${MAX_SESSION_BYTES} bytes)`);
+  if (pos + 2 + count > der.length) throw fail(`truncated at byte ${der.length} (length field at byte ${pos + 1})`);
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + der[pos + 2 + i]!;
+  if (der[pos + 2] === 0 || length < 0x80) throw fail(`non-canonical length at byte ${pos + 1} (DER needs the shortest form)`);
+  return { tagByte, headerLength: 2 + count, length };
+}
+
+/**
+ * Walk all TLV headers without recursion: every length within its parent and
+ * the input, definite and minimal lengths, bounded depth, nothing after the
+ * outer SEQUENCE. Returns the byte offsets of the outer SEQUENCE's children.
+ */
+function checkStructure(der: Uint8Array): number[] {
+  if (der.length === 0) throw fail('empty input');
+  if (der.length > MAX_SESSION_BYTES) throw fail(`${der.length} bytes is more than the ${MAX_SESSION_BYTES}-byte limit`);
+  if (der[0] !== 0x30) throw fail(`expected a SEQUENCE (0x30) at byte 0, found 0x${hexByte(der[0]!)}`);
+
+  const outer = readHeader(der, 0, der.length);
+  const outerEnd = outer.headerLength + outer.length;
+  if (outerEnd > der.length) throw fail(`truncated at byte ${der.length} (length says ${outerEnd} bytes)`);
+  if (outerEnd < der.length) throw fail(`${der.length - outerEnd} bytes of trailing data after the session at byte ${outerEnd}`);
+
+  const children: number[] = [];
+  const ends: number[] = [outerEnd]; // end offsets of the open constructed elements
+  let pos = outer.headerLength;
+  while (ends.length > 0) {
+    const limit = ends[ends.length - 1]!;
+    if (pos === limit) {
+      ends.pop();
+      continue;
+    }
+    const header = readHeader(der, pos, limit);
+    const end = pos + header.headerLength + header.length;
+    if (end > der.length) throw fail(`truncated at byte ${der.length} (length at byte ${pos + 1} says ${header.length} bytes)`);
+    if (end > limit) throw fail(`element at byte ${pos} (${header.length} bytes) overruns its enclosing element, which ends at byte ${limit}`);
+    if (ends.length === 1) children.push(pos);
+    if (header.tagByte & 0x20) {
+      if (ends.length >= MAX_DEPTH) throw fail(`nested more than ${MAX_DEPTH} levels deep at byte ${pos}`);
+      ends.push(end);
+      pos += header.headerLength;
+    } else {
+      pos = end;
+    }
+  }
+  return children;
+}
+
+// ---------------------------------------------------------------------------
+// Fields
+
+type IntegerRange = 'uint32' | 'int32' | 'int64';
+
+interface IntegerField {
+  kind: 'integer';
+  range: IntegerRange;
+}
+interface OctetsField {
+  kind: 'octets';
+  maxLength?: number;
+  exactLength?: number;
+}
+interface StringField {
+  kind: 'string';
+}
+interface CertificateField {
+  kind: 'certificate';
+}
+type FieldKind = IntegerField | OctetsField | StringField | CertificateField;
+
+type OptionalKey = Exclude<keyof Session, 'version' | 'sslVersion' | 'cipherId' | 'sessionId' | 'masterKey'>;
+
+interface OptionalField {
+  tag: number;
+  /** OpenSSL's name, for messages. */
+  name: string;
+  key: OptionalKey;
+  /** [0] key_arg is IMPLICIT; every other field is EXPLICIT. */
+  implicit?: true;
+  type: FieldKind;
+}
+
+const int = (range: IntegerRange): IntegerField => ({ kind: 'integer', range });
+const octets = (limits: { maxLength?: number; exactLength?: number } = {}): OctetsField => ({ kind: 'octets', ...limits });
+
+/**
+ * The optional fields in tag order, as ASN1_SEQUENCE(SSL_SESSION_ASN1) declares
+ * them in ssl/ssl_asn1.c (OpenSSL's int64/uint64 fields are limited to
+ * Number.MAX_SAFE_INTEGER here; no real session comes near).
+ */
+const OPTIONAL_FIELDS: readonly OptionalField[] = [
+  { tag: 0, name: 'key_arg', key: 'keyArg', implicit: true, type: octets() },
+  { tag: 1, name: 'time', key: 'time', type: int('int64') },
+  { tag: 2, name: 'timeout', key: 'timeout', type: int('int64') },
+  { tag: 3, name: 'peer', key: 'peer', type: { kind: 'certificate' } },
+  { tag: 4, name: 'session_id_context', key: 'sessionIdContext', type: octets({ maxLength: SSL_MAX_SID_CTX_LENGTH }) },
+  { tag: 5, name: 'verify_result', key: 'verifyResult', type: int('int32') },
+  { tag: 6, name: 'tlsext_hostname', key: 'sni', type: { kind: 'string' } },
+  { tag: 7, name: 'psk_identity_hint', key: 'pskIdentityHint', type: octets() },
+  { tag: 8, name: 'psk_identity', key: 'pskIdentity', type: octets() },
+  { tag: 9, name: 'tlsext_tick_lifetime_hint', key: 'ticketLifetimeHint', type: int('int64') },
+  { tag: 10, name: 'tlsext_tick', key: 'ticket', type: octets() },
+  { tag: 11, name: 'comp_id', key: 'compId', type: octets({ exactLength: 1 }) },
+  { tag: 12, name: 'srp_username', key: 'srpUsername', type: octets() },
+  { tag: 13, name: 'flags', key: 'flags', type: int('int64') },
+  { tag: 14, name: 'tlsext_tick_age_add', key: 'ticketAgeAdd', type: int('uint32') },
+  { tag: 15, name: 'max_early_data', key: 'maxEarlyData', type: int('uint32') },
+  { tag: 16, name: 'alpn_selected', key: 'alpn', type: octets() },
+  { tag: 17, name: 'tlsext_max_fragment_len_mode', key: 'maxFragmentLenMode', type: int('uint32') },
+  { tag: 18, name: 'ticket_appdata', key: 'ticketAppdata', type: octets() },
+  { tag: 19, name: 'kex_group', key: 'kexGroup', type: int('uint32') },
+  { tag: 20, name: 'peer_rpk', key: 'peerRpk', type: octets() },
+];
+
+const FIELD_BY_TAG = new Map(OPTIONAL_FIELDS.map((field) => [field.tag, field]));
+
+const UNIVERSAL_NAMES: Record<number, string> = {
+  1: 'BOOLEAN', 2: 'INTEGER', 3: 'BIT STRING', 4: 'OCTET STRING', 5: 'NULL', 6: 'OBJECT IDENTIFIER',
+  12: 'UTF8String', 16: 'SEQUENCE', 17: 'SET', 19: 'PrintableString', 22: 'IA5String', 23: 'UTCTime', 24: 'GeneralizedTime',
+};
+
+const TAG_CLASS_UNIVERSAL = 1;
+const TAG_CLASS_CONTEXT = 3;
+const TAG_INTEGER = 2;
+const TAG_OCTET_STRING = 4;
+const TAG_SEQUENCE = 16;
+
+function hexByte(byte: number): string {
+  return byte.toString(16).toUpperCase().padStart(2, '0');
+}
+
+/** A decoded element with its position in the input, for messages. */
+class Element {
+  constructor(
+    readonly block: asn1js.AsnType,
+    readonly offset: number,
+  ) {}
+
+  get tagClass(): number {
+    return this.block.idBlock.tagClass;
+  }
+  get tagNumber(): number {
+    return this.block.idBlock.tagNumber;
+  }
+  get constructed(): boolean {
+    return this.block.idBlock.isConstructed;
+  }
+  /** The whole TLV. */
+  get encoded(): Uint8Array {
+    return this.block.valueBeforeDecodeView;
+  }
+  get headerLength(): number {
+    return this.block.idBlock.blockLength + this.block.lenBlock.blockLength;
+  }
+  get content(): Uint8Array {
+    return this.encoded.subarray(this.headerLength);
+  }
+  get children(): Element[] {
+    const value = (this.block.valueBlock as { value?: unknown }).value;
+    if (!this.constructed || !Array.isArray(value)) return [];
+    const children: Element[] = [];
+    let offset = this.offset + this.headerLength;
+    for (const child of value as asn1js.AsnType[]) {
+      children.push(new Element(child, offset));
+      offset += child.valueBeforeDecodeView.length;
+    }
+    return children;
+  }
+  describe(): string {
+    const cls = this.tagClass;
+    if (cls === TAG_CLASS_UNIVERSAL) return UNIVERSAL_NAMES[this.tagNumber] ?? `universal tag ${this.tagNumber}`;
+    if (cls === TAG_CLASS_CONTEXT) return `[${this.tagNumber}]`;
+    return `tag 0x${hexByte(this.encoded[0]!)}`;
+  }
+}
+
+function isUniversal(element: Element, tagNumber: number, constructed: boolean): boolean {
+  return element.tagClass === TAG_CLASS_UNIVERSAL && element.tagNumber === tagNumber && element.constructed === constructed;
+}
+
+function expectType(element: Element, tagNumber: number, field: string): void {
+  if (!isUniversal(element, tagNumber, tagNumber === TAG_SEQUENCE)) {
+    const expected = UNIVERSAL_NAMES[tagNumber]!;
+    const found = element.constructed && element.tagNumber === tagNumber ? `a constructed ${expected}` : element.describe();
+    throw fail(`${field} at byte ${element.offset}: expected ${expected}, found ${found}`);
+  }
+}
+
+function readInteger(element: Element, field: string, range: IntegerRange): number {
+  expectType(element, TAG_INTEGER, field);
+  const bytes = element.content;
+  const at = `${field} at byte ${element.offset}`;
+  if (bytes.length === 0) throw fail(`${at}: empty INTEGER`);
+  if (bytes.length > 1 && ((bytes[0] === 0x00 && bytes[1]! < 0x80) || (bytes[0] === 0xff && bytes[1]! >= 0x80))) {
+    throw fail(`${at}: non-canonical INTEGER (leading 0x${hexByte(bytes[0]!)})`);
+  }
+  if (bytes[0]! & 0x80) throw fail(`${at}: negative INTEGER`);
+  // At most 8 significant bytes plus the sign byte; anything longer is out of every range.
+  if (bytes.length > 9) throw fail(`${at}: INTEGER of ${bytes.length} bytes is out of range`);
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  const max = range === 'uint32' ? BigInt(UINT32_MAX) : range === 'int32' ? BigInt(INT32_MAX) : BigInt(Number.MAX_SAFE_INTEGER);
+  if (value > max) throw fail(`${at}: ${value} is out of range (at most ${max})`);
+  return Number(value);
+}
+
+function readOctets(element: Element, field: string): Buffer {
+  expectType(element, TAG_OCTET_STRING, field);
+  return Buffer.from(element.content);
+}
+
+function readOptional(wrapper: Element, field: OptionalField): Session[OptionalKey] {
+  const label = `field [${field.tag}] ${field.name}`;
+  if (field.implicit) {
+    if (wrapper.constructed) throw fail(`${label} at byte ${wrapper.offset}: expected a primitive [${field.tag}]`);
+    return Buffer.from(wrapper.content);
+  }
+  if (!wrapper.constructed) throw fail(`${label} at byte ${wrapper.offset}: expected an explicit (constructed) [${field.tag}]`);
+  const inner = wrapper.children;
+  if (inner.length !== 1) throw fail(`${label} at byte ${wrapper.offset}: expected one value inside, found ${inner.length}`);
+  const value = inner[0]!;
+  switch (field.type.kind) {
+    case 'integer':
+      return readInteger(value, label, field.type.range);
+    case 'string':
+      // Host names are ASCII; latin1 keeps any byte as one character, so encoding gives the same bytes back.
+      return readOctets(value, label).toString('latin1');
+    case 'certificate':
+      expectType(value, TAG_SEQUENCE, label);
+      return Buffer.from(value.encoded);
+    case 'octets': {
+      const bytes = readOctets(value, label);
+      const { maxLength, exactLength } = field.type;
+      if (exactLength !== undefined && bytes.length !== exactLength) {
+        throw fail(`${label} at byte ${value.offset}: ${bytes.length} bytes, expected ${exactLength}`);
+      }
+      if (maxLength !== undefined && bytes.length > maxLength) {
+        throw fail(`${label} at byte ${value.offset}: ${bytes.length} bytes, at most ${maxLength} allowed`);
+      }
+      return bytes;
+    }
+  }
+}
+
+/**
+ * Decode one DER-encoded SSL_SESSION (i2d_SSL_SESSION output).
+ * Throws SessctlError (exit 1) with a one-line message on anything else.
+ */
+export function decodeSession(der: Uint8Array): Session {
+  const childOffsets = checkStructure(der);
+
+  const parsed = asn1js.fromBER(der, { maxDepth: MAX_DEPTH + 1, maxNodes: MAX_NODES, parseEmbedded: false, copyInput: false });
+  if (parsed.offset !== der.length || parsed.result.error !== '') {
+    // checkStructure accepts only well-formed DER, so this is a gap between the two walks, not bad luck.
+    throw fail('malformed ASN.1 structure');
+  }
+  const root = new Element(parsed.result, 0);
+  const fields = root.children;
+  if (fields.length !== childOffsets.length) throw fail('malformed ASN.1 structure');
+
+  const next = (name: string): Element => {
+    const element = fields.shift();
+    if (element === undefined) throw fail(`missing ${name} (the session ends at byte ${der.length})`);
+    return element;
+  };
+
+  const version = readInteger(next('version'), 'version', 'uint32');
+  if (version !== SSL_SESSION_ASN1_VERSION) throw invalidInput(`unsupported SSL_SESSION version ${version} (expected ${SSL_SESSION_ASN1_VERSION})`);
+
+  const sslVersionElement = next('ssl_version');
+  const sslVersion = readInteger(sslVersionElement, 'ssl_version', 'int32');
+  if (sslVersion > 0xffff) throw fail(`ssl_version at byte ${sslVersionElement.offset}: 0x${sslVersion.toString(16)} is not a protocol version`);
+
+  const cipherElement = next('cipher');
+  const cipher = readOctets(cipherElement, 'cipher');
+  if (cipher.length !== 2) throw fail(`cipher at byte ${cipherElement.offset}: ${cipher.length} bytes, expected 2`);
+
+  const sessionIdElement = next('session_id');
+  const sessionId = readOctets(sessionIdElement, 'session_id');
+  if (sessionId.length > SSL_MAX_SSL_SESSION_ID_LENGTH) {
+    throw fail(`session_id at byte ${sessionIdElement.offset}: ${sessionId.length} bytes, at most ${SSL_MAX_SSL_SESSION_ID_LENGTH} allowed`);
+  }
+
+  const masterKeyElement = next('master_key');
+  const masterKey = readOctets(masterKeyElement, 'master_key');
+  if (masterKey.length > MAX_MASTER_KEY_LENGTH) {
+    throw fail(`master_key at byte ${masterKeyElement.offset}: ${masterKey.length} bytes, at most ${MAX_MASTER_KEY_LENGTH} allowed`);
+  }
+
+  const session: Session = { version: SSL_SESSION_ASN1_VERSION, sslVersion, cipherId: cipher.readUInt16BE(0), sessionId, masterKey };
+  const optional = session as unknown as Record<OptionalKey, Session[OptionalKey]>;
+
+  let previousTag = -1;
+  for (const element of fields) {
+    if (element.tagClass !== TAG_CLASS_CONTEXT) throw fail(`unexpected ${element.describe()} at byte ${element.offset} (expected a context-tagged field)`);
+    const tag = element.tagNumber;
+    const field = FIELD_BY_TAG.get(tag);
+    if (field === undefined) throw fail(`unknown field [${tag}] at byte ${element.offset}`);
+    if (tag === previousTag) throw fail(`duplicate field [${tag}] ${field.name} at byte ${element.offset}`);
+    if (tag < previousTag) throw fail(`field [${tag}] ${field.name} at byte ${element.offset} is out of order (after [${previousTag}])`);
+    previousTag = tag;
+    optional[field.key] = readOptional(element, field);
+  }
+  return session;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding: DER is a few lines to write, and writing it ourselves lets the
+// peer certificate's bytes pass through untouched.
+
+function encodeLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function tlv(tagByte: number, content: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([tagByte]), encodeLength(content.length), content]);
+}
+
+function encodeInteger(value: number, name: string): Buffer {
+  if (!Number.isSafeInteger(value) || value < 0) throw invalidInput(`cannot encode SSL session: ${name} must be a non-negative integer, got ${value}`);
+  let hex = value.toString(16);
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+  return tlv(0x02, Buffer.from(hex, 'hex'));
+}
+
+const octetString = (bytes: Uint8Array) => tlv(0x04, bytes);
+
+/** Encode a session as i2d_SSL_SESSION does: canonical DER, optional fields only when present. */
+export function encodeSession(session: Session): Buffer {
+  if (!Number.isInteger(session.cipherId) || session.cipherId < 0 || session.cipherId > 0xffff) {
+    throw invalidInput(`cannot encode SSL session: cipher id ${session.cipherId} is not a 2-byte value`);
+  }
+  if (session.sessionId.length > SSL_MAX_SSL_SESSION_ID_LENGTH) {
+    throw invalidInput(`cannot encode SSL session: session id of ${session.sessionId.length} bytes (at most ${SSL_MAX_SSL_SESSION_ID_LENGTH})`);
+  }
+  const cipher = Buffer.alloc(2);
+  cipher.writeUInt16BE(session.cipherId);
+  const parts: Buffer[] = [
+    encodeInteger(session.version, 'version'),
+    encodeInteger(session.sslVersion, 'ssl_version'),
+    octetString(cipher),
+    octetString(session.sessionId),
+    octetString(session.masterKey),
+  ];
+  for (const field of OPTIONAL_FIELDS) {
+    const value = session[field.key];
+    if (value === undefined) continue;
+    if (field.implicit) {
+      parts.push(tlv(0x80 | field.tag, value as Buffer));
+      continue;
+    }
+    let inner: Buffer;
+    switch (field.type.kind) {
+      case 'integer':
+        inner = encodeInteger(value as number, field.name);
+        break;
+      case 'string':
+        inner = octetString(Buffer.from(value as string, 'latin1'));
+        break;
+      case 'certificate':
+        inner = Buffer.from(value as Buffer);
+        break;
+      case 'octets':
+        inner = octetString(value as Buffer);
+        break;
+    }
+    parts.push(tlv(0xa0 | field.tag, inner));
+  }
+  return tlv(0x30, Buffer.concat(parts));
+}
