@@ -1,4 +1,7 @@
 import { usageError } from '../errors.js';
+import { isoTime } from '../time.js';
+
+export { isoTime };
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -39,10 +42,6 @@ export function formatExpiry(expiresAt: number, now: number): string {
   return left > 0 ? `in ${formatDuration(left)}` : `expired ${formatDuration(-left)} ago`;
 }
 
-/** Unix seconds as ISO 8601 (UTC), as every --json output gives times. */
-export function isoTime(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
-}
 
 /** Unix seconds as "2026-11-21 23:40:12" (UTC) for tables. */
 export function shortTime(unixSeconds: number): string {

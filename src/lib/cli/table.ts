@@ -1,27 +1,20 @@
 import Table from 'cli-table3';
 import { colours } from './style.js';
 
-/**
- * A borderless table (cli-table3) that fits 80 columns unless `wide`: cells of
- * the columns named in `shrink` are cut with "…" when the table would be wider.
- */
-export function renderTable(head: string[], rows: string[][], options: { wide?: boolean; shrink?: number[]; maxWidth?: number } = {}): string {
-  const maxWidth = options.wide ? Infinity : (options.maxWidth ?? 80);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const gap = 2;
-  let total = widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1);
-  for (const col of options.shrink ?? []) {
-    if (total <= maxWidth) break;
-    const min = Math.max(head[col]!.length, 6);
-    const cut = Math.min(widths[col]! - min, total - maxWidth);
-    if (cut > 0) {
-      widths[col] = widths[col]! - cut;
-      total -= cut;
-    }
-  }
+export interface TableOptions {
+  /** Fixed column widths (cells longer are cut with "…"); default: fit the content. */
+  widths?: number[] | undefined;
+  /** Print the header row (default true); chunks after the first leave it out. */
+  head?: boolean;
+  wide?: boolean;
+}
+
+/** A borderless table (cli-table3), two spaces between columns, no trailing blanks. */
+export function renderTable(head: string[], rows: string[][], options: TableOptions = {}): string {
+  const widths = options.widths ?? head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const c = colours();
   const table = new Table({
-    head: head.map((h) => c.bold(h)),
+    ...(options.head === false ? {} : { head: head.map((h) => c.bold(h)) }),
     chars: {
       top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
       left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',

@@ -1,0 +1,50 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { confirmDestructive } from '../lib/cli/confirm.js';
+import { formatBytes, parseDuration } from '../lib/cli/format.js';
+import { progress } from '../lib/cli/progress.js';
+import { flushSessions, type FlushResult } from '../lib/store/flush.js';
+import { nowSeconds } from '../lib/store/types.js';
+
+export default class Flush extends BaseCommand {
+  static summary = 'Remove expired sessions (SSL_CTX_flush_sessions).';
+  static description = `Removes the sessions whose lifetime has passed; with --older-than also live sessions created longer ago than
+DURATION (90s, 30m, 12h, 7d); with --all every session (asks for confirmation on a terminal, needs --yes otherwise).
+Reports how many sessions were removed.
+${EXIT_CODES_HELP}`;
+
+  static examples = ['<%= config.bin %> flush', '<%= config.bin %> flush --older-than 12h', '<%= config.bin %> flush --all --yes'];
+
+  static flags = {
+    ...BaseCommand.storeFlags,
+    all: Flags.boolean({ description: 'remove every session, live or not' }),
+    'older-than': Flags.string({ description: 'also remove sessions created longer ago than this', helpValue: 'DURATION', exclusive: ['all'] }),
+    'dry-run': Flags.boolean({ description: 'count what would be removed, remove nothing' }),
+    yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+  };
+
+  async run(): Promise<FlushResult> {
+    const { flags } = await this.parse(Flush);
+    const olderThan = flags['older-than'] === undefined ? undefined : parseDuration(flags['older-than'], '--older-than');
+    const store = await this.openStore(flags);
+    if (flags.all && !flags['dry-run']) {
+      const count = await store.size();
+      if (!(await confirmDestructive(`Remove all ${count} sessions from ${store.url}?`, { yes: flags.yes, count }))) {
+        this.out('nothing removed');
+        return { removed: 0, bytes: 0, remaining: count, dryRun: false };
+      }
+    }
+    const bar = progress('flushing');
+    const result = await flushSessions(store, {
+      now: nowSeconds(),
+      all: flags.all,
+      ...(olderThan === undefined ? {} : { olderThan }),
+      dryRun: flags['dry-run'],
+      onProgress: bar.update,
+    });
+    bar.done();
+    const verb = result.dryRun ? 'would remove' : 'removed';
+    this.out(`${verb} ${result.removed} session${result.removed === 1 ? '' : 's'} (${formatBytes(result.bytes)}); ${result.remaining} left in ${store.url}`);
+    return result;
+  }
+}

@@ -1,0 +1,91 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { readInput } from '../lib/cli/input.js';
+import { NotFoundError, usageError } from '../lib/errors.js';
+import { decodeSession } from '../lib/session/codec.js';
+import { readSessionBlobs, toPem } from '../lib/session/pem.js';
+import { sessionText } from '../lib/session/text.js';
+import { sessionView, type SessionView } from '../lib/session/view.js';
+import { normaliseKey } from '../lib/store/entry.js';
+import { entryView, type EntryView } from '../lib/store/view.js';
+import { nowSeconds } from '../lib/store/types.js';
+
+export type GetResult = SessionView & { store?: EntryView };
+
+export default class Get extends BaseCommand {
+  static summary = 'Show everything about one session, from a store or from a file.';
+  static description = `With ID, looks the session up in the store; with --in FILE (- for standard input), decodes a session file
+(PEM "SSL SESSION PARAMETERS" or DER, as written by openssl s_client -sess_out, Node's newSession or get --out) without any store:
+like openssl sess_id -text, but complete (SNI, ALPN, ticket, flags, peer certificate).
+The master key (the resumption PSK in TLS 1.3) is masked unless --show-secrets.
+--out exports the session: pem, der (the shareable buffer of TSSslSessionGetBuffer), json or text; pem and der hold the master key.
+--json prints the decoded session (an array when --in holds several).
+${EXIT_CODES_HELP}`;
+
+  static examples = [
+    '<%= config.bin %> get 5f0c3e…  (a session id from list --wide)',
+    '<%= config.bin %> get --in client-session.pem',
+    'openssl s_client -connect example.com:443 -sess_out - </dev/null | <%= config.bin %> get --in -',
+    '<%= config.bin %> get 5f0c3e… --out pem > session.pem',
+  ];
+
+  static args = {
+    id: Args.string({ description: 'session id (hex), as list --wide shows it' }),
+  };
+
+  static flags = {
+    ...BaseCommand.storeFlags,
+    in: Flags.string({ description: 'decode this session file instead of reading a store (- for standard input)', helpValue: 'FILE', exclusive: ['store'] }),
+    'show-secrets': Flags.boolean({ description: 'show the master key / resumption PSK' }),
+    out: Flags.string({ description: 'export format', options: ['text', 'json', 'pem', 'der'] }),
+  };
+
+  async run(): Promise<GetResult | GetResult[] | void> {
+    const { args, flags } = await this.parse(Get);
+    if ((args.id === undefined) === (flags.in === undefined)) throw usageError('give a session id, or --in FILE');
+    const now = nowSeconds();
+    const showSecrets = flags['show-secrets'];
+
+    let items: { der: Buffer; store?: EntryView }[];
+    if (flags.in !== undefined) {
+      const blobs = readSessionBlobs(await readInput(flags.in), flags.in === '-' ? 'standard input' : flags.in);
+      items = blobs.map((der) => ({ der }));
+    } else {
+      const key = normaliseKey(args.id!);
+      const store = await this.openStore(flags);
+      const entry = await store.lookup(key);
+      if (!entry) throw new NotFoundError(`no session ${key} in ${store.url}`);
+      items = [{ der: entry.der, store: entryView(entry, now) }];
+    }
+    const results: GetResult[] = items.map(({ der, store }) => ({
+      ...sessionView(decodeSession(der), { showSecrets, now }),
+      ...(store === undefined ? {} : { store }),
+    }));
+
+    if (flags.out === 'pem' || flags.out === 'der') {
+      if (flags.out === 'der' && process.stdout.isTTY) throw usageError('--out der writes binary: redirect it to a file');
+      if (process.stdout.isTTY) this.warnLine('the exported session holds its master key: keep it private');
+      process.stdout.write(flags.out === 'pem' ? items.map((i) => toPem(i.der)).join('') : Buffer.concat(items.map((i) => i.der)));
+      return;
+    }
+    if (flags.out === 'json' && !this.jsonEnabled()) {
+      this.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+      return;
+    }
+    if (showSecrets) this.warnLine('showing secrets: the master key decrypts recorded traffic of this session');
+    if (!this.jsonEnabled()) this.out(results.map((r) => sessionText(r) + storeText(r.store)).join('\n'));
+    return results.length === 1 ? results[0] : results;
+  }
+}
+
+function storeText(store: EntryView | undefined): string {
+  if (store === undefined) return '';
+  const lines = [
+    'Store entry:',
+    `    Key       : ${store.id}`,
+    `    Role      : ${store.role}${store.partialKey ? ` (for ${store.partialKey})` : ''}`,
+    `    Inserted  : ${store.inserted}`,
+    `    Expires   : ${store.expires} (${store.expired ? 'expired' : `in ${store.expiresIn} s`})`,
+  ];
+  return `\n${lines.join('\n')}`;
+}

@@ -1,0 +1,59 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { readInput } from '../lib/cli/input.js';
+import { insertEntries, prepareEntries } from '../lib/store/insert.js';
+import { entryView, type EntryView } from '../lib/store/view.js';
+import { nowSeconds } from '../lib/store/types.js';
+
+export interface InsertResult {
+  inserted: EntryView[];
+}
+
+export default class Insert extends BaseCommand {
+  static summary = 'Insert sessions from files into a store.';
+  static description = `Reads PEM ("SSL SESSION PARAMETERS", several blocks per file allowed) or DER, as written by
+openssl s_client -sess_out, Node's newSession event or sessctl get --out. The key is the session id unless --id HEX.
+An existing entry under the same key is replaced. Every file is decoded and checked before anything is written:
+one invalid file and nothing is inserted.
+${EXIT_CODES_HELP}`;
+
+  static examples = [
+    '<%= config.bin %> insert session.pem',
+    'openssl s_client -connect example.com:443 -sess_out /dev/stdout </dev/null | <%= config.bin %> insert -',
+    '<%= config.bin %> insert --store redis://127.0.0.1:6379 --timeout 300 a.pem b.der',
+  ];
+
+  static strict = false;
+  static args = {
+    file: Args.string({ description: 'session file (PEM or DER), - for standard input; several allowed', required: true }),
+  };
+
+  static flags = {
+    ...BaseCommand.storeFlags,
+    id: Flags.string({ description: 'store the session under this id (hex) instead of its own session id', helpValue: 'HEX' }),
+    timeout: Flags.integer({ description: "lifetime in seconds from the session's start time, instead of its own timeout", min: 1, helpValue: 'SECONDS' }),
+    role: Flags.string({ description: 'whose session it is (default: client if it carries a ticket, else server)', options: ['client', 'server'] }),
+    'partial-key': Flags.string({ description: 'client sessions: the server they belong to, e.g. host:port', helpValue: 'PARTIAL' }),
+  };
+
+  async run(): Promise<InsertResult> {
+    const { argv, flags } = await this.parse(Insert);
+    const files = argv as string[];
+    const now = nowSeconds();
+    const sources = [];
+    for (const file of files) sources.push({ name: file === '-' ? 'standard input' : file, data: await readInput(file) });
+    const entries = prepareEntries(sources, {
+      now,
+      ...(flags.id === undefined ? {} : { key: flags.id }),
+      ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
+      ...(flags.role === undefined ? {} : { role: flags.role as 'client' | 'server' }),
+      ...(flags['partial-key'] === undefined ? {} : { partialKey: flags['partial-key'] }),
+    });
+    const store = await this.openStore(flags);
+    await insertEntries(store, entries);
+    const inserted = entries.map((e) => entryView(e, now));
+    for (const e of inserted) this.out(`inserted ${e.id} (${e.protocol} ${e.cipher}${e.sni ? ` ${e.sni}` : ''}, ${e.expired ? 'expired' : `expires ${e.expires}`})`);
+    this.out(`${inserted.length} session${inserted.length === 1 ? '' : 's'} inserted into ${store.url}`);
+    return { inserted };
+  }
+}

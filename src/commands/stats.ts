@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { formatBytes } from '../lib/cli/format.js';
+import { progress } from '../lib/cli/progress.js';
+import { renderTable } from '../lib/cli/table.js';
+import { computeStats, type StoreStats } from '../lib/store/stats.js';
+import { COUNTER_NAMES, nowSeconds } from '../lib/store/types.js';
+
+export default class Stats extends BaseCommand {
+  static summary = "Summarise a store: sessions by protocol, cipher and SNI, remaining lifetimes, and the cache's counters.";
+  static description = `One pass over the store (foldl, constant memory). The counters are the store's own, named as OpenSSL's
+SSL_CTX_sess_*: hits, misses, timeouts (found but expired), cache_full (evictions), inserts, removals; servers using
+the store through sessctl's TLS integration or daemon update them.
+${EXIT_CODES_HELP}`;
+
+  static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --store redis://127.0.0.1:6379 --top 20 --json'];
+
+  static flags = {
+    ...BaseCommand.storeFlags,
+    top: Flags.integer({ description: 'how many SNI names to show', default: 10, min: 1, helpValue: 'N' }),
+  };
+
+  async run(): Promise<StoreStats> {
+    const { flags } = await this.parse(Stats);
+    const store = await this.openStore(flags);
+    const bar = progress('reading');
+    const stats = await computeStats(store, { now: nowSeconds(), top: flags.top, onProgress: bar.update });
+    bar.done();
+    if (!this.jsonEnabled()) this.out(render(stats));
+    return stats;
+  }
+}
+
+function render(s: StoreStats): string {
+  const pairs = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => [k, String(v)]);
+  const section = (title: string, head: string[], rows: string[][]) =>
+    rows.length === 0 ? '' : `\n${title}\n${renderTable(head, rows).replace(/^/gm, '  ')}\n`;
+  return [
+    `Store     ${s.store}`,
+    `Sessions  ${s.total} (${s.live} live, ${s.expired} expired), ${formatBytes(s.bytes)}`,
+    section('By protocol', ['PROTOCOL', 'SESSIONS'], pairs(s.byProtocol)),
+    section('By cipher', ['CIPHER', 'SESSIONS'], pairs(s.byCipher)),
+    section(`By SNI (top ${s.bySni.length} of ${s.sniCount})`, ['SNI', 'SESSIONS'], s.bySni.map((x) => [x.sni, String(x.count)])),
+    section('Live sessions by remaining lifetime', ['EXPIRES', 'SESSIONS'], s.remainingLifetime.map((b) => [b.bucket, String(b.count)])),
+    section('Counters', ['COUNTER', 'VALUE'], COUNTER_NAMES.map((n) => [n, String(s.counters[n])])),
+  ].filter((x) => x !== '').join('\n');
+}

@@ -1,0 +1,33 @@
+import { readFile, stat } from 'node:fs/promises';
+import { SessctlError } from '../errors.js';
+
+/** Session files are a few KB; anything past this is not one (and is not read whole). */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/** Read a file named on the command line, or standard input for "-". One-line errors. */
+export async function readInput(file: string): Promise<Buffer> {
+  if (file === '-') return readStdin();
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new SessctlError(`cannot read ${file}: it is a directory`);
+    if (info.size > MAX_INPUT_BYTES) throw new SessctlError(`${file} is ${info.size} bytes: too large to be a session file`);
+    return await readFile(file);
+  } catch (err) {
+    if (err instanceof SessctlError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message);
+    throw new SessctlError(`cannot read ${file}: ${why}`);
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  if (process.stdin.isTTY) throw new SessctlError('reading a session from standard input, but it is a terminal: pipe a file in, or name one');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_INPUT_BYTES) throw new SessctlError('standard input is too large to be a session file');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
