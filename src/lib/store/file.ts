@@ -343,25 +343,29 @@ function statOrUndefined(file: string): Stats | undefined {
   }
 }
 
-/** Pragmas, then the schema: created on first use, checked on every open. */
+/** Check the file is ours (or empty), then pragmas, then the schema: created on first use. */
 function prepareDatabase(db: BetterSqlite3.Database, file: string): void {
   // The first query fails with SQLITE_NOTADB on a file that is not SQLite.
+  // Nothing is written before the file is known to be ours or empty.
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     throw new SessctlError(`cannot open session cache ${file}: it was written by a newer sessctl (schema ${version}, this one knows ${SCHEMA_VERSION})`);
   }
-  if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  if (version === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    // Re-read under the write lock: another process may have just created it.
-    const now = db.pragma('user_version', { simple: true }) as number;
-    if (now === SCHEMA_VERSION) return;
+  const refuseForeign = (): void => {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
     const foreign = tables.filter((t) => !OUR_TABLES.has(t));
     if (foreign.length > 0) {
       throw new SessctlError(`cannot open session cache ${file}: it is an SQLite database of something else (tables: ${foreign.slice(0, 5).join(', ')})`);
     }
+  };
+  if (version === 0) refuseForeign();
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  if (version === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Re-read under the write lock: another process may have just created it.
+    if (db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
+    refuseForeign();
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
