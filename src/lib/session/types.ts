@@ -108,4 +108,10 @@ export interface PeerSummary {
   keyType: string;
   /** Uppercase hex, no colons. */
   sha256: string;
+  /** Uppercase hex, as X509Certificate gives it. */
+  serialNumber?: string;
+  /** e.g. "DNS:login.corp.test"; absent when the certificate has none. */
+  subjectAltName?: string;
+  /** Set when the certificate could not be parsed; the other fields are then placeholders (sha256 is still the DER's). */
+  error?: string;
 }
