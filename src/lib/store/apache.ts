@@ -1,0 +1,185 @@
+/**
+ * Apache httpd mod_ssl's external session-cache layout (DESIGN.md §5), shared
+ * by the Redis and memcached backends:
+ *
+ *   key   = "mod_ssl-sess:" + lowercase hex of the session id
+ *           (mod_socache_redis / mod_socache_memcache: socache_*_id2key, ap_bin2hex)
+ *   value = the raw i2d_SSL_SESSION DER, nothing else
+ *   TTL   = expiry - now, in seconds
+ *
+ * Apache keeps no other metadata, so every Entry field of an Apache-written
+ * session is derived from the DER and the key's remaining lifetime. What
+ * sessctl knows beyond that (role, partial key, insert time, an explicit
+ * expiry) lives in a separate metadata record that Apache never reads
+ * (`EntryMeta`), tied to the exact DER by a digest so that a stale record is
+ * ignored once Apache overwrites the session.
+ */
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { usageError } from '../errors.js';
+import { entryFromDer } from './entry.js';
+import type { Entry, Role, SessionKey } from './types.js';
+
+/** mod_ssl's socache namespace ("mod_ssl-sess") plus the ":" the socache providers add. */
+export const APACHE_PREFIX = 'mod_ssl-sess:';
+
+/** Where sessctl's own records start; a session prefix may not reuse it. */
+export const SESSCTL_NAMESPACE = 'sessctl:';
+
+/** memcached treats an exptime above 30 days as an absolute unix time (memcached protocol.txt). */
+export const MEMCACHED_MAX_RELATIVE_EXPTIME = 30 * 24 * 3600;
+
+/**
+ * Check a `prefix` URL parameter. Braces are refused because Redis Cluster
+ * would read them as a hash tag; whitespace and control characters because
+ * memcached keys cannot hold them.
+ */
+export function checkPrefix(prefix: string): string {
+  if (prefix === '' || prefix.length > 200 || /[\s{}\x00-\x1f\x7f]/.test(prefix)) {
+    throw usageError(`bad prefix "${prefix}": use 1 to 200 printable characters without spaces or braces (Apache's is ${APACHE_PREFIX})`);
+  }
+  if (prefix.startsWith(SESSCTL_NAMESPACE)) {
+    throw usageError(`bad prefix "${prefix}": names starting with ${SESSCTL_NAMESPACE} hold sessctl's own records`);
+  }
+  return prefix;
+}
+
+/** The store key under which Apache keeps the session with id `key` (hex). */
+export function apacheKey(prefix: string, key: SessionKey): string {
+  return prefix + key;
+}
+
+/**
+ * The session id (lowercase hex) behind a store key, or undefined when the key
+ * is not one of the prefix's sessions. Uppercase hex is accepted because
+ * httpd before 2.4.x wrote `%02X` (mod_socache_memcache.c).
+ */
+export function keyFromApache(prefix: string, storeKey: string): SessionKey | undefined {
+  if (!storeKey.startsWith(prefix)) return undefined;
+  const hex = storeKey.slice(prefix.length);
+  return /^(?:[0-9a-fA-F]{2}){1,32}$/.test(hex) ? hex.toLowerCase() : undefined;
+}
+
+/**
+ * How long an entry stored after it expired stays visible. Neither Redis nor
+ * memcached can hold a key without a lifetime, yet an admin tool must see an
+ * expired session (types.ts: lookup returns expired entries; `flush` counts
+ * them). Harmless to Apache: OpenSSL refuses to resume a session past its
+ * time + timeout, whatever the cache returns.
+ */
+export const EXPIRED_GRACE_SECONDS = 300;
+
+/**
+ * Seconds an entry still has to live, for SETEX / memcached's exptime: the
+ * remaining lifetime (as Apache writes it), or EXPIRED_GRACE_SECONDS for an
+ * entry that has already expired.
+ */
+export function remainingTtl(expiresAt: number, now: number): number {
+  const remaining = Math.ceil(expiresAt - now);
+  return remaining > 0 ? remaining : EXPIRED_GRACE_SECONDS;
+}
+
+/**
+ * memcached's exptime for a lifetime of `ttl` seconds: relative up to 30 days,
+ * beyond that the absolute unix time (memcached would read a larger relative
+ * value as a date in 1970 and drop the item at once).
+ */
+export function memcachedExptime(ttl: number, now: number): number {
+  return ttl <= MEMCACHED_MAX_RELATIVE_EXPTIME ? ttl : Math.floor(now) + ttl;
+}
+
+/**
+ * The server apr-util's memcache client picks for `storeKey` among `count`
+ * servers (apr_memcache.c: apr_memcache_hash_default = (crc32(key) >> 16) & 0x7fff,
+ * the Perl client's hash; apr_memcache_find_server_hash_default takes it modulo
+ * the server count). The CRC is the standard IEEE CRC-32.
+ */
+export function memcachedServerIndex(storeKey: string, count: number): number {
+  const hash = (crc32(Buffer.from(storeKey, 'latin1')) >>> 16) & 0x7fff;
+  return hash % count;
+}
+
+/** What sessctl keeps about an entry beyond Apache's DER. */
+export interface EntryMeta {
+  role: Role;
+  partialKey?: string;
+  createdAt: number;
+  insertedAt: number;
+  expiresAt: number;
+  /** derDigest() of the DER this record describes. */
+  digest: string;
+}
+
+/** A short digest of the DER, so metadata is only trusted for the value it was written with. */
+export function derDigest(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex').slice(0, 32);
+}
+
+export function metaOf(entry: Entry): EntryMeta {
+  return {
+    role: entry.role,
+    ...(entry.partialKey === undefined ? {} : { partialKey: entry.partialKey }),
+    createdAt: entry.createdAt,
+    insertedAt: entry.insertedAt,
+    expiresAt: entry.expiresAt,
+    digest: derDigest(entry.der),
+  };
+}
+
+/** Parse a metadata record as stored (Redis hash fields or memcached JSON); undefined when unusable. */
+export function parseMeta(fields: Record<string, string> | undefined): EntryMeta | undefined {
+  if (fields === undefined) return undefined;
+  const { role, partialKey, digest } = fields;
+  const createdAt = Number(fields.createdAt);
+  const insertedAt = Number(fields.insertedAt);
+  const expiresAt = Number(fields.expiresAt);
+  if ((role !== 'server' && role !== 'client') || typeof digest !== 'string') return undefined;
+  if (![createdAt, insertedAt, expiresAt].every(Number.isSafeInteger)) return undefined;
+  return { role, ...(typeof partialKey === 'string' ? { partialKey } : {}), createdAt, insertedAt, expiresAt, digest };
+}
+
+/** Metadata as flat string fields (a Redis hash, or JSON for memcached). */
+export function metaFields(meta: EntryMeta): Record<string, string> {
+  return {
+    role: meta.role,
+    ...(meta.partialKey === undefined ? {} : { partialKey: meta.partialKey }),
+    createdAt: String(meta.createdAt),
+    insertedAt: String(meta.insertedAt),
+    expiresAt: String(meta.expiresAt),
+    digest: meta.digest,
+  };
+}
+
+export interface StoredSession {
+  key: SessionKey;
+  der: Buffer;
+  /** Milliseconds the store key still lives; undefined when unknown or without expiry. */
+  ttlMs?: number;
+  meta?: EntryMeta;
+  now: number;
+}
+
+/**
+ * The Entry for a session read from the store. With sessctl's metadata for
+ * exactly this DER, its fields win. Otherwise (Apache wrote it): role and
+ * summary columns from the DER; expiresAt is the DER's time + timeout when that
+ * agrees with the key's TTL to within 2 s (Apache sets TTL = expiry - now,
+ * truncated to seconds), else now + TTL, which is what the cache will honour;
+ * insertedAt is unknown and taken as the creation time (Apache stores a
+ * session right after the handshake that created it).
+ * Throws SessctlError when the value is not an SSL_SESSION.
+ */
+export function entryFromStored(stored: StoredSession): Entry {
+  const { key, der, ttlMs, meta, now } = stored;
+  if (meta !== undefined && meta.digest === derDigest(der)) {
+    const entry = entryFromDer(der, { key, role: meta.role, now: meta.insertedAt, ...(meta.partialKey === undefined ? {} : { partialKey: meta.partialKey }) });
+    return { ...entry, createdAt: meta.createdAt, insertedAt: meta.insertedAt, expiresAt: meta.expiresAt };
+  }
+  const entry = entryFromDer(der, { key, now });
+  let expiresAt = entry.expiresAt;
+  if (ttlMs !== undefined && ttlMs >= 0) {
+    const byTtl = now + Math.ceil(ttlMs / 1000);
+    if (Math.abs(byTtl - expiresAt) > 2) expiresAt = byTtl;
+  }
+  return { ...entry, insertedAt: entry.createdAt, expiresAt };
+}

@@ -1,0 +1,446 @@
+/**
+ * The Redis backend (`redis://`, `rediss://`), standalone or Redis Cluster,
+ * in Apache mod_ssl's layout (DESIGN.md §5, src/lib/store/apache.ts), so that
+ * sessctl sees and manages the sessions Apache's mod_socache_redis shares.
+ *
+ * URL forms:
+ *
+ *   redis://[USER:PASSWORD@]HOST:PORT[/DB][?prefix=P]
+ *   rediss://...                          TLS (OpenOptions.ca / --ca for a private CA)
+ *   redis://H1:P1,H2:P2[?cluster=1]       Redis Cluster: several seed nodes, or cluster=1
+ *
+ * Keys (P = prefix, default "mod_ssl-sess:"):
+ *
+ *   P<hex>                        the session DER, SETEX with the remaining lifetime (Apache's own entries)
+ *   sessctl:meta:{P<hex>}         hash: role, partialKey, createdAt, insertedAt, expiresAt, digest; same TTL.
+ *                                 The hash tag puts it in the session's cluster slot, so both are
+ *                                 written in one MULTI. Apache never reads it.
+ *   sessctl:P counters            hash of counters, HINCRBY so every server shares them
+ *   sessctl:P keyring             the ticket-key ring (no TTL)
+ *   sessctl:P client:<partialKey> sorted set of client-role session ids (score expiresAt),
+ *                                 for selectSession; members whose entry has gone are dropped on read.
+ *
+ * foldl and size SCAN `P*` (COUNT 1000) on every master, never KEYS, and fetch
+ * each batch in one pipeline. SCAN may report a key twice while Redis rehashes
+ * (its documented guarantee), so a fold visits each entry at least once.
+ *
+ * Failure: every command is bounded by `timeoutMs` (default 3 s); a server
+ * that is down, stalls or refuses the credentials rejects with a SessctlError
+ * naming it. Nothing is queued while disconnected; ioredis keeps reconnecting
+ * in the background, so a long-lived store recovers when Redis comes back.
+ */
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { SessctlError, usageError } from '../errors.js';
+import {
+  APACHE_PREFIX,
+  SESSCTL_NAMESPACE,
+  apacheKey,
+  checkPrefix,
+  entryFromStored,
+  keyFromApache,
+  metaFields,
+  metaOf,
+  parseMeta,
+  remainingTtl,
+} from './apache.js';
+import { checkedCounterNames } from './memory.js';
+import {
+  COUNTER_NAMES,
+  Halt,
+  nowSeconds,
+  zeroCounters,
+  type Counters,
+  type Entry,
+  type FoldFn,
+  type OpenOptions,
+  type SessionKey,
+  type SessionStore,
+  type StoreCapabilities,
+} from './types.js';
+
+export const DEFAULT_TIMEOUT_MS = 3_000;
+const SCAN_COUNT = 1000;
+/** Reconnect backoff: 100 ms, 200 ms, ... up to 2 s, for as long as the store is open. */
+const reconnectDelay = (times: number): number => Math.min(times * 100, 2_000);
+
+export interface RedisUrl {
+  tls: boolean;
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+  db: number;
+  prefix: string;
+  cluster: boolean;
+  /** The URL without the password, safe to print. */
+  display: string;
+}
+
+const URL_FORM = 'redis://[USER:PASSWORD@]HOST:PORT[/DB][?prefix=P], rediss://..., or redis://H1:P1,H2:P2?cluster=1';
+
+/** Parse a redis:// or rediss:// URL (see the module comment). */
+export function parseRedisUrl(url: string): RedisUrl {
+  const m = /^(rediss?):\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(url);
+  if (!m) throw usageError(`not a Redis URL: use ${URL_FORM}`);
+  const [, scheme, userinfo, hostList, dbPart, query] = m as unknown as [string, string, string | undefined, string, string | undefined, string | undefined];
+  let username: string | undefined;
+  let password: string | undefined;
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
+    if (user !== '') username = user;
+    if (colon >= 0) password = decodeURIComponent(userinfo.slice(colon + 1));
+  }
+  const nodes = (hostList === '' ? ['127.0.0.1'] : hostList.split(',')).map((hostPort) => {
+    const hp = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(hostPort);
+    const port = Number(hp?.[3] ?? 6379);
+    if (!hp || !Number.isInteger(port) || port < 1 || port > 65535) throw usageError(`bad Redis host "${hostPort}": use HOST:PORT (${URL_FORM})`);
+    return { host: (hp[1] ?? hp[2])!, port };
+  });
+  const db = dbPart === undefined || dbPart === '' ? 0 : Number(dbPart);
+  if (!Number.isInteger(db) || db < 0) throw usageError(`bad Redis database "${dbPart}": use a number, e.g. redis://host:6379/0`);
+  let prefix = APACHE_PREFIX;
+  let cluster = nodes.length > 1;
+  for (const [name, value] of new URLSearchParams(query ?? '')) {
+    if (name === 'prefix') prefix = checkPrefix(value);
+    else if (name === 'cluster') cluster = value === '' || value === '1' || value === 'true' || value === 'yes';
+    else throw usageError(`unknown Redis URL parameter "${name}": known are prefix and cluster`);
+  }
+  if (cluster && db !== 0) throw usageError('Redis Cluster has only database 0: drop the /DB from the URL');
+  const auth = username === undefined ? '' : `${encodeURIComponent(username)}@`;
+  const display = `${scheme!.toLowerCase()}://${auth}${hostList}${dbPart ? `/${dbPart}` : ''}${query ? `?${query}` : ''}`;
+  return { tls: scheme!.toLowerCase() === 'rediss', nodes, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), db, prefix, cluster, display };
+}
+
+/** Open a Redis store; rejects with a SessctlError when the server cannot be reached within the timeout. */
+export async function open(url: string, options: OpenOptions = {}): Promise<SessionStore> {
+  const parsed = parseRedisUrl(url);
+  const store = new RedisStore(parsed, options);
+  await store.connect();
+  return store;
+}
+
+type Client = Redis | Cluster;
+
+export class RedisStore implements SessionStore {
+  readonly kind = 'redis';
+  readonly url: string;
+  readonly capabilities: StoreCapabilities = { persistent: true, sharedCounters: true, keyRing: true };
+
+  readonly #config: RedisUrl;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+  readonly #onWarning: (message: string) => void;
+  readonly #ca: Buffer | undefined;
+  /** For messages: "redis 127.0.0.1:6379" or "redis cluster 127.0.0.1:7000,...". */
+  readonly #where: string;
+  #client: Client | undefined;
+  #lastError: Error | undefined;
+  #closed = false;
+
+  constructor(config: RedisUrl, options: OpenOptions) {
+    this.#config = config;
+    this.url = config.display;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#now = options.now ?? nowSeconds;
+    this.#onWarning = options.onWarning ?? (() => {});
+    this.#where = `redis${config.cluster ? ' cluster' : ''} ${config.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+    if (options.ca !== undefined) {
+      if (!config.tls) throw usageError('--ca applies to rediss:// (TLS) stores only');
+      try {
+        this.#ca = readFileSync(options.ca);
+      } catch (err) {
+        throw new SessctlError(`cannot read the CA file ${options.ca}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+
+  async connect(): Promise<void> {
+    const { Redis: RedisClient, Cluster: ClusterClient } = await import('ioredis');
+    const c = this.#config;
+    const common: RedisOptions = {
+      ...(c.username === undefined ? {} : { username: c.username }),
+      ...(c.password === undefined ? {} : { password: c.password }),
+      ...(c.tls ? { tls: this.#ca === undefined ? {} : { ca: this.#ca } } : {}),
+      connectTimeout: this.#timeoutMs,
+      commandTimeout: this.#timeoutMs,
+      // Fail commands at once while disconnected instead of queueing or retrying them.
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    };
+    const client: Client = c.cluster
+      ? new ClusterClient(c.nodes, {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: reconnectDelay,
+          slotsRefreshTimeout: this.#timeoutMs,
+          redisOptions: common,
+          ...(c.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
+        })
+      : new RedisClient({ ...common, host: c.nodes[0]!.host, port: c.nodes[0]!.port, db: c.db, enableOfflineQueue: false, retryStrategy: reconnectDelay });
+    // ioredis reports connection trouble as 'error' events; keep the last one for messages.
+    client.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
+    this.#client = client;
+    try {
+      await withTimeout(client.connect(), this.#timeoutMs, () => this.#timeout());
+      if (c.cluster) await this.#waitForCluster(client as Cluster);
+    } catch (err) {
+      client.disconnect();
+      this.#closed = true;
+      throw this.#fail(err);
+    }
+  }
+
+  async lookup(key: SessionKey): Promise<Entry | undefined> {
+    const client = this.#open();
+    const storeKey = this.#key(key);
+    const [der, pttl, meta] = await this.#run(async () =>
+      execPipeline(client.pipeline().getBuffer(storeKey).pttl(storeKey).hgetall(metaKey(storeKey))),
+    );
+    if (der === null) return undefined;
+    return this.#entry(key, der as Buffer, pttl as number, meta as Record<string, string>);
+  }
+
+  async update(entry: Entry): Promise<void> {
+    const client = this.#open();
+    const storeKey = this.#key(entry.key);
+    const ttl = remainingTtl(entry.expiresAt, this.#now());
+    const meta = metaKey(storeKey);
+    const previous = await this.#run(() => client.hget(meta, 'partialKey'));
+    await this.#run(async () => {
+      // One slot (the hash tag), so MULTI works in a cluster too.
+      await execPipeline(client.multi().setex(storeKey, ttl, entry.der).del(meta).hset(meta, metaFields(metaOf(entry))).expire(meta, ttl));
+      const followUp = client.pipeline().hincrby(this.#namespaced('counters'), 'inserts', 1);
+      if (previous !== null && previous !== entry.partialKey) followUp.zrem(this.#namespaced(`client:${previous}`), entry.key);
+      await execPipeline(followUp);
+      if (entry.partialKey !== undefined) {
+        const set = this.#namespaced(`client:${entry.partialKey}`);
+        // NX gives a fresh set a lifetime, GT extends it to the longest member's (Redis >= 7.0).
+        await execPipeline(client.pipeline().zadd(set, entry.expiresAt, entry.key).expire(set, ttl, 'NX').expire(set, ttl, 'GT'));
+      }
+    });
+  }
+
+  async delete(key: SessionKey): Promise<boolean> {
+    const client = this.#open();
+    const storeKey = this.#key(key);
+    const meta = metaKey(storeKey);
+    const [partialKey, removed] = await this.#run(() => execPipeline(client.multi().hget(meta, 'partialKey').del(storeKey, meta)));
+    if ((removed as number) === 0) return false;
+    await this.#run(async () => {
+      const followUp = client.pipeline().hincrby(this.#namespaced('counters'), 'removals', 1);
+      if (partialKey !== null) followUp.zrem(this.#namespaced(`client:${partialKey as string}`), key);
+      await execPipeline(followUp);
+    });
+    return true;
+  }
+
+  async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
+    let acc = acc0;
+    for (const node of await this.#masters()) {
+      for await (const keys of this.#scan(node)) {
+        for (const entry of await this.#fetch(node, keys)) {
+          const next = await fn(entry, acc);
+          if (next instanceof Halt) return next.acc;
+          acc = next;
+        }
+      }
+    }
+    return acc;
+  }
+
+  async selectSession(partialKey: string): Promise<Entry[]> {
+    const client = this.#open();
+    const set = this.#namespaced(`client:${partialKey}`);
+    const members = await this.#run(() => client.zrange(set, '0', '-1'));
+    const found: Entry[] = [];
+    const stale: string[] = [];
+    for (const key of members) {
+      const entry = /^(?:[0-9a-f]{2}){1,32}$/.test(key) ? await this.lookup(key) : undefined;
+      if (entry?.partialKey === partialKey) found.push(entry);
+      else stale.push(key);
+    }
+    if (stale.length > 0) await this.#run(() => client.zrem(set, ...stale));
+    return found.sort((a, b) => b.createdAt - a.createdAt || b.insertedAt - a.insertedAt);
+  }
+
+  async size(): Promise<number> {
+    let count = 0;
+    for (const node of await this.#masters()) {
+      for await (const keys of this.#scan(node)) count += keys.filter((k) => keyFromApache(this.#config.prefix, k) !== undefined).length;
+    }
+    return count;
+  }
+
+  async counters(): Promise<Counters> {
+    const client = this.#open();
+    const stored = await this.#run(() => client.hgetall(this.#namespaced('counters')));
+    const counters = zeroCounters();
+    for (const name of COUNTER_NAMES) {
+      const value = Number(stored[name] ?? 0);
+      if (Number.isSafeInteger(value)) counters[name] = value;
+    }
+    return counters;
+  }
+
+  async addCounters(delta: Partial<Counters>): Promise<void> {
+    const client = this.#open();
+    const names = checkedCounterNames(delta).filter((name) => (delta[name] ?? 0) !== 0);
+    if (names.length === 0) return;
+    const pipeline = client.pipeline();
+    for (const name of names) pipeline.hincrby(this.#namespaced('counters'), name, delta[name]!);
+    await this.#run(() => execPipeline(pipeline));
+  }
+
+  async readKeyRing(): Promise<Buffer | undefined> {
+    const client = this.#open();
+    return (await this.#run(() => client.getBuffer(this.#namespaced('keyring')))) ?? undefined;
+  }
+
+  async writeKeyRing(data: Buffer): Promise<void> {
+    const client = this.#open();
+    await this.#run(() => client.set(this.#namespaced('keyring'), data));
+  }
+
+  async terminate(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = this.#client;
+    if (client === undefined) return;
+    try {
+      await withTimeout(client.quit(), this.#timeoutMs, () => new Error('quit timed out'));
+    } catch {
+      // A dead server cannot say goodbye; drop the connection instead.
+    }
+    client.disconnect();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  #open(): Client {
+    if (this.#closed || this.#client === undefined) throw new SessctlError(`the session store ${this.url} has been closed`);
+    return this.#client;
+  }
+
+  #key(key: SessionKey): string {
+    return apacheKey(this.#config.prefix, key);
+  }
+
+  /** sessctl's own records for this prefix: "sessctl:mod_ssl-sess:counters". */
+  #namespaced(name: string): string {
+    return `${SESSCTL_NAMESPACE}${this.#config.prefix}${name}`;
+  }
+
+  #entry(key: SessionKey, der: Buffer, pttl: number, meta: Record<string, string> | undefined): Entry {
+    return entryFromStored({ key, der, ttlMs: pttl >= 0 ? pttl : undefined, meta: parseMeta(meta), now: this.#now() });
+  }
+
+  /** The nodes holding data: the one server, or every master of the cluster. */
+  async #masters(): Promise<Redis[]> {
+    const client = this.#open();
+    if (!this.#config.cluster) return [client as Redis];
+    const masters = (client as Cluster).nodes('master');
+    if (masters.length === 0) throw new SessctlError(`${this.#where} has no reachable master`);
+    return masters;
+  }
+
+  async *#scan(node: Redis): AsyncGenerator<string[]> {
+    const pattern = `${globEscape(this.#config.prefix)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+
+  /** The entries behind `keys` (as SCAN returned them from `node`), in one pipeline. */
+  async #fetch(node: Redis, keys: string[]): Promise<Entry[]> {
+    const wanted = keys.flatMap((storeKey) => {
+      const key = keyFromApache(this.#config.prefix, storeKey);
+      return key === undefined ? [] : [{ storeKey, key }];
+    });
+    if (wanted.length === 0) return [];
+    const pipeline = node.pipeline();
+    for (const { storeKey } of wanted) pipeline.getBuffer(storeKey).pttl(storeKey).hgetall(metaKey(storeKey));
+    const results = (await this.#run(() => pipeline.exec())) ?? [];
+    const entries: Entry[] = [];
+    wanted.forEach(({ storeKey, key }, i) => {
+      const [derResult, pttlResult, metaResult] = [results[3 * i], results[3 * i + 1], results[3 * i + 2]];
+      // A key deleted (or moved to another node) since SCAN saw it is simply skipped.
+      if (!derResult || derResult[0] || derResult[1] === null) return;
+      try {
+        entries.push(this.#entry(key, derResult[1] as Buffer, (pttlResult?.[1] as number) ?? -1, metaResult?.[0] ? undefined : (metaResult?.[1] as Record<string, string>)));
+      } catch (err) {
+        this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
+      }
+    });
+    return entries;
+  }
+
+  async #waitForCluster(cluster: Cluster): Promise<void> {
+    // connect() resolves once the slots are known; make sure every master answers too.
+    await withTimeout(Promise.all(cluster.nodes('master').map((node) => node.ping())), this.#timeoutMs, () => this.#timeout());
+  }
+
+  /** Run one operation against Redis, turning every failure into a SessctlError that names the server. */
+  async #run<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  #timeout(): SessctlError {
+    return new SessctlError(`${this.#where} is not answering (timed out after ${this.#timeoutMs / 1000} s)`);
+  }
+
+  #fail(err: unknown): SessctlError {
+    if (err instanceof SessctlError) return err;
+    const message = (err as Error)?.message ?? String(err);
+    if (/Command timed out/i.test(message)) return new SessctlError(`${this.#where} is not answering (timed out after ${this.#timeoutMs / 1000} s)`, { cause: err });
+    if (/WRONGPASS|NOAUTH|NOPERM|invalid username-password/i.test(message)) {
+      return new SessctlError(`${this.#where} refused the credentials: ${message}`, { cause: err, suggestions: ['give USER:PASSWORD in the URL: redis://USER:PASSWORD@HOST:PORT'] });
+    }
+    if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Reached the max retries|Cluster isn't ready|None of startup nodes|Failed to refresh slots|connect ETIMEDOUT/i.test(message)) {
+      const detail = this.#lastError && this.#lastError.message !== message ? `${message}; ${this.#lastError.message}` : message;
+      return new SessctlError(`${this.#where} is not reachable (${shortReason(detail)})`, { cause: err, suggestions: ['check that Redis is running and the URL is right'] });
+    }
+    return new SessctlError(`${this.#where}: ${message}`, { cause: err });
+  }
+}
+
+/** The metadata key for a session key: the hash tag keeps it in the session's cluster slot. */
+export function metaKey(storeKey: string): string {
+  return `${SESSCTL_NAMESPACE}meta:{${storeKey}}`;
+}
+
+/** Escape Redis glob characters so a prefix matches literally in SCAN MATCH. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+function shortReason(message: string): string {
+  if (/ECONNREFUSED/.test(message)) return 'connection refused';
+  if (/Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|Reached the max retries/i.test(message)) return 'connection lost';
+  return message.split('\n')[0]!;
+}
+
+/** Exec a pipeline or MULTI and return the replies, throwing the first error. */
+async function execPipeline(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {
+  const results = await pipeline.exec();
+  if (results === null) throw new Error('transaction aborted');
+  for (const [err] of results) if (err) throw err;
+  return results.map(([, value]) => value);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
