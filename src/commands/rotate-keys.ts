@@ -1,0 +1,126 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/cli/base.js';
+import { formatDuration, parseDuration, shortTime } from '../lib/cli/format.js';
+import { renderTable } from '../lib/cli/table.js';
+import { usageError } from '../lib/errors.js';
+import { nowSeconds } from '../lib/store/types.js';
+import { parseOutput } from '../lib/tickets/formats/index.js';
+import type { KeySize, KeyView } from '../lib/tickets/ring.js';
+import { fileRing, listRing, rotateKeys, storeRing, type RingListing, type RingStorage, type RotateReport } from '../lib/tickets/rotate.js';
+
+/** Exit code when --if-older-than finds the current key too young: nothing was changed. */
+export const EXIT_NOT_DUE = 10;
+
+export default class RotateKeys extends BaseCommand {
+  static summary = 'Rotate session-ticket keys and write them for nginx, HAProxy, Traffic Server, Apache and Node.';
+  static description = `Keeps a ring of session-ticket keys (STEKs) in a 0600 file (--ring FILE) or in a store (--store URL):
+a next key, distributed to every server before it encrypts; the current key, which encrypts; and previous keys,
+kept for decryption for the --keep window (default 12h; at least your servers' ticket lifetime).
+Each run rotates (next becomes current), then writes every --write output atomically (0600), then the ring,
+then pushes to HAProxy and runs --exec. The first run creates the ring. Safe from cron: a lock keeps rotations
+from interleaving, --if-older-than does nothing until a rotation is due, one summary line.
+Formats: nginx:DIR (slot files current.key, previous.key, next.key; list current.key first in nginx.conf),
+haproxy:FILE (tls-ticket-keys), ats:FILE, apache:FILE (SSLSessionTicketKeyFile), node:FILE (setTicketKeys), raw:FILE.
+Secret key bytes are never printed, except by --list --show-secrets.
+Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing changed), 1 failed, 2 usage error, 3 no ring (--list).`;
+
+  static examples = [
+    '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --write nginx:/etc/nginx/tickets --exec "nginx -s reload"',
+    '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --if-older-than 12h --write haproxy:/etc/haproxy/tls.keys --haproxy-socket /run/haproxy/admin.sock',
+    '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --list',
+  ];
+
+  static flags = {
+    ...BaseCommand.storeFlags,
+    store: Flags.string({ description: 'keep the ring in this store (daemon https://..., redis://..., a cache file) instead of --ring FILE', helpValue: 'URL', exclusive: ['ring'] }),
+    ring: Flags.string({ description: 'the ring file (JSON, 0600, created by the first rotation)', helpValue: 'FILE' }),
+    write: Flags.string({ description: 'write the keys as FORMAT:PATH (nginx, haproxy, ats, apache, node, raw); repeatable', helpValue: 'FORMAT:PATH', multiple: true }),
+    size: Flags.string({ description: 'key size of a new ring: 48 (AES-128) or 80 (AES-256; nginx, haproxy, raw only)', options: ['48', '80'] }),
+    keep: Flags.string({ description: 'decrypt window: keep a previous key this long after it stops encrypting (default 12h)', helpValue: 'DURATION' }),
+    'if-older-than': Flags.string({ description: 'rotate only when the current key has encrypted this long; else exit 10', helpValue: 'DURATION' }),
+    exec: Flags.string({ description: 'run this shell command after every write succeeded (e.g. "nginx -s reload")', helpValue: 'CMD' }),
+    'haproxy-socket': Flags.string({ description: "push the new key to a running HAProxy through its admin stats socket", helpValue: 'PATH' }),
+    push: Flags.string({ description: 'also write the rotated ring to this store (a sessctl daemon that Node servers take keys from); repeatable', helpValue: 'URL', multiple: true }),
+    'dry-run': Flags.boolean({ description: 'say what would happen, change nothing' }),
+    list: Flags.boolean({ description: "list the ring's keys: names, states, ages (no rotation)" }),
+    'show-secrets': Flags.boolean({ description: 'with --list: include the secret AES and HMAC keys', dependsOn: ['list'] }),
+  };
+
+  async run(): Promise<RotateReport | RingListing> {
+    const { flags } = await this.parse(RotateKeys);
+    const ring = await this.ringStorage(flags);
+    const now = nowSeconds();
+    if (flags.list) {
+      if (flags['show-secrets']) this.warnLine('showing secret ticket keys (--show-secrets)');
+      const listing = await listRing(ring, now, { showSecrets: flags['show-secrets'] });
+      this.out(renderListing(listing, now));
+      return listing;
+    }
+    const keep = flags.keep === undefined ? undefined : parseDuration(flags.keep, '--keep');
+    if (keep === 0) throw usageError('--keep must be longer than 0s: previous keys must decrypt tickets issued under them');
+    const ifOlderThan = flags['if-older-than'] === undefined ? undefined : parseDuration(flags['if-older-than'], '--if-older-than');
+    const push: RingStorage[] = [];
+    for (const url of flags.push ?? []) push.push(storeRing(await this.openStore({ ...flags, store: url })));
+    const pause = Number(process.env.SESSCTL_TEST_PAUSE_BETWEEN_WRITES_MS ?? 0);
+
+    const result = await rotateKeys({
+      ring,
+      now,
+      outputs: (flags.write ?? []).map(parseOutput),
+      ...(flags.size === undefined ? {} : { size: Number(flags.size) as KeySize }),
+      ...(keep === undefined ? {} : { keep }),
+      ...(ifOlderThan === undefined ? {} : { ifOlderThan }),
+      ...(flags.exec === undefined ? {} : { exec: flags.exec }),
+      ...(flags['haproxy-socket'] === undefined ? {} : { haproxySocket: flags['haproxy-socket'] }),
+      ...(push.length === 0 ? {} : { push }),
+      dryRun: flags['dry-run'],
+      ...(pause > 0 ? { pauseBetweenWritesMs: pause } : {}),
+    });
+    this.out(summaryLine(result, now));
+    for (const failure of result.failures) process.stderr.write(`sessctl: ${failure}\n`);
+    if (result.failures.length > 0) process.exitCode = 1;
+    else if (result.status === 'not-due') process.exitCode = EXIT_NOT_DUE;
+    return result;
+  }
+
+  private async ringStorage(flags: { ring?: string; store?: string; 'token-file'?: string; ca?: string }): Promise<RingStorage> {
+    if (flags.ring !== undefined) return fileRing(flags.ring, { onWarning: (m) => this.warnLine(m) });
+    if (flags.store !== undefined) return storeRing(await this.openStore(flags));
+    throw usageError('say where the ring lives: --ring FILE or --store URL');
+  }
+}
+
+const short = (name: string): string => name.slice(0, 8);
+
+/** One line for cron mail; no secrets (key names are in every ticket in the clear). */
+function summaryLine(r: RotateReport, now: number): string {
+  const current = r.keys.find((k) => k.state === 'current')!;
+  const next = r.keys.find((k) => k.state === 'next')!;
+  if (r.status === 'not-due') {
+    return `not due: current key ${short(current.name)} has encrypted for ${formatDuration(r.currentAge)}, next rotation in ${formatDuration((r.dueAt ?? now) - now)} (ring ${r.ring})`;
+  }
+  const previous = r.keys.filter((k) => k.state === 'previous').length;
+  const verb = r.dryRun ? (r.status === 'created' ? 'would create' : 'would rotate') : r.status;
+  const parts = [
+    `${verb} ring ${r.ring}: current ${short(current.name)}, next ${short(next.name)}, ${previous} previous (decrypt window ${formatDuration(r.keep)})`,
+  ];
+  if (r.outputs.length > 0) parts.push(`${r.dryRun ? 'would write' : 'wrote'} ${r.outputs.map((o) => `${o.format}:${o.path}`).join(', ')}`);
+  if (r.pushed) parts.push(`pushed to ${r.pushed.join(', ')}`);
+  if (r.haproxy) parts.push(`HAProxy ${r.haproxy.ref} took ${r.haproxy.pushed.length} key${r.haproxy.pushed.length === 1 ? '' : 's'}`);
+  if (r.exec) parts.push(r.exec.exitCode === 0 ? 'exec ok' : `exec failed (exit ${r.exec.exitCode})`);
+  return parts.join('; ');
+}
+
+function renderListing(listing: RingListing, now: number): string {
+  const secrets = listing.keys.some((k) => k.aesKey !== undefined);
+  const head = ['STATE', 'NAME', 'CREATED', 'AGE', 'DECRYPTS UNTIL', ...(secrets ? ['AES KEY', 'HMAC KEY'] : [])];
+  const rows = listing.keys.map((k: KeyView) => [
+    k.state,
+    k.name,
+    shortTime(k.createdAt),
+    formatDuration(now - k.createdAt),
+    k.decryptsUntil === undefined ? (k.state === 'next' ? '(not yet encrypting)' : '') : shortTime(k.decryptsUntil),
+    ...(secrets ? [k.aesKey ?? '', k.hmacKey ?? ''] : []),
+  ]);
+  return `ring ${listing.ring}: ${listing.size}-byte keys, decrypt window ${formatDuration(listing.keep)}\n${renderTable(head, rows, { wide: secrets })}`;
+}
