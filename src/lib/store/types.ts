@@ -11,6 +11,8 @@
  *   `lookup` returns expired entries too (an admin tool must see them); the
  *   cache logic in src/lib/tls decides what a hit is and counts `timeouts`.
  * - Values are key material (the DER holds the master secret): never log them.
+ * - Entries are values: a store neither keeps the caller's `der` Buffer nor
+ *   hands out one it still holds, so changing either later changes nothing stored.
  * - Errors: a dead or unreachable backend rejects with a SessctlError; a miss
  *   is `undefined`. The two are never confused.
  */
