@@ -1,0 +1,487 @@
+/**
+ * The HTTP server behind `sessctl serve`: the SessionStore API of a backing
+ * store (the cache file, memory:, Redis...) over HTTP/1.1, for TLS servers on
+ * many hosts and for the CLI. The wire format is in protocol.ts.
+ *
+ * Built on node:http rather than fastify: measured, the routing framework
+ * buys nothing for a dozen fixed routes and costs throughput (docs/BENCHMARKS.md).
+ *
+ * Security contract (DESIGN.md §8):
+ * - Keys and bodies come from the network: every key, header and body is
+ *   checked before it reaches the store; bad input is a 400 with a JSON error.
+ * - Values are key material: DER, ticket keys and the token never reach a log
+ *   line; routes are logged by name, never with the session id.
+ * - A non-loopback address needs TLS; no token ("no auth") only on loopback.
+ * - Bounded: body size (413), header and request time, idle keep-alive time,
+ *   connection count.
+ */
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { SessctlError, usageError } from '../errors.js';
+import { decodeSession } from '../session/codec.js';
+import { flushSessions } from '../store/flush.js';
+import type { Entry, SessionStore } from '../store/types.js';
+import { TokenCheck } from './auth.js';
+import { Metrics, METRICS_TYPE } from './metrics.js';
+import {
+  API_PREFIX,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_PAGE,
+  DER_TYPE,
+  ENTRY_HEADER,
+  JSON_TYPE,
+  MAX_PAGE,
+  ProtocolError,
+  SESSIONS_PATH,
+  asciiJson,
+  decodeCursor,
+  encodeCursor,
+  isLoopback,
+  metaOf,
+  parseCounterDelta,
+  parseKeySegment,
+  parseMeta,
+  toWire,
+  type InfoBody,
+  type PageBody,
+} from './protocol.js';
+
+export const DEFAULT_PORT = 7420;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface DaemonLimits {
+  /** Largest request body; more is a 413. */
+  maxBodyBytes: number;
+  /** Time a client has to send the request headers (slow-header attacks are cut off). */
+  headersTimeoutMs: number;
+  /** Time a client has to send the whole request. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are closed as they arrive. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: DaemonLimits = {
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  // Longer than the client pool's idle timeout (store/daemon.ts), so the
+  // client, not the server, closes an idle connection: no request races a close.
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 4096,
+};
+
+/** How long close() waits for requests in flight before cutting connections. */
+export const DEFAULT_GRACE_MS = 10_000;
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+  /** When given, clients must present a certificate signed by it. */
+  ca?: Buffer;
+}
+
+/** One structured log event; never holds a token, DER or key. */
+export interface LogEvent {
+  level: 'info' | 'warn' | 'error';
+  event: string;
+  [field: string]: unknown;
+}
+
+export interface DaemonOptions {
+  /** The backing store. The daemon owns it from now on: close() terminates it. */
+  store: SessionStore;
+  host?: string;
+  /** 0 picks a free port (see Daemon.port). */
+  port?: number;
+  /** Bearer token clients must send; undefined means no auth, allowed on loopback only. */
+  token?: string;
+  tls?: TlsFiles;
+  limits?: Partial<DaemonLimits>;
+  /** Default: one JSON line per event on stderr. */
+  log?: (event: LogEvent) => void;
+  /** Log every request, not only failures. */
+  logRequests?: boolean;
+  /** Clock in unix seconds (flush uses it). */
+  now?: () => number;
+}
+
+export interface Daemon {
+  /** http(s)://host:port, for `--store`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /**
+   * Stop accepting, let requests in flight finish (at most `graceMs`), close
+   * every connection, then terminate the store. Safe to call twice.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function defaultLog(event: LogEvent): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+}
+
+/** A failure answered with a status and a JSON error. */
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** Start the daemon; resolves once it listens. Refuses unsafe setups with a SessctlError. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.log ?? defaultLog;
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const store = options.store;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  if (!isLoopback(host) && options.tls === undefined) {
+    throw usageError(`refusing to listen on ${where} without TLS: give --tls-cert and --tls-key, or listen on 127.0.0.1`);
+  }
+  if (!isLoopback(host) && options.token === undefined) {
+    throw usageError(`refusing to listen on ${where} without a token: give --token-file (no auth is for loopback only)`);
+  }
+
+  const tokenCheck = options.token === undefined ? undefined : new TokenCheck(options.token);
+  const metrics = new Metrics();
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+  let lastDropLog = 0;
+  let dropped = 0;
+
+  // Node checks header/request deadlines on a timer (default every 30 s):
+  // tighten it so a short headersTimeout is kept to within a fraction of itself.
+  const requestTimeout = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
+  const httpOptions: http.ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    noDelay: true,
+  };
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    inFlight += 1;
+    let route = 'unknown';
+    res.once('close', () => {
+      inFlight -= 1;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observe(route, req.method ?? '', res.statusCode, seconds);
+      if (options.logRequests || res.statusCode >= 500) {
+        log({ level: res.statusCode >= 500 ? 'error' : 'info', event: 'request', route, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 });
+      }
+      if (closing && inFlight === 0) drained?.();
+    });
+    if (closing) res.setHeader('connection', 'close');
+    dispatch(req, res, (name) => (route = name)).catch((err: unknown) => fail(res, err, route));
+  };
+
+  function fail(res: http.ServerResponse, err: unknown, route: string): void {
+    let status = 500;
+    let code = 'internal';
+    let message = 'internal error';
+    if (err instanceof HttpError) ({ status, code, message } = err);
+    else if (err instanceof ProtocolError) [status, code, message] = [400, 'bad_request', err.message];
+    else if (err instanceof SessctlError) [status, code, message] = [503, 'store', err.message];
+    if (status >= 500) log({ level: 'error', event: 'failure', route, status, message: status === 500 ? String((err as Error)?.message ?? err) : message });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (status === 413) res.setHeader('connection', 'close');
+    if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+    sendJson(res, status, { error: { message, code } });
+  }
+
+  async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, named: (route: string) => void): Promise<void> {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    const method = req.method ?? 'GET';
+
+    if (path === '/healthz') {
+      named('healthz');
+      await store.size();
+      return sendJson(res, 200, { status: 'ok' });
+    }
+    if (tokenCheck !== undefined && !tokenCheck.accepts(req.headers.authorization)) {
+      named('unauthorized');
+      log({ level: 'warn', event: 'unauthorized', remote: req.socket.remoteAddress, reason: req.headers.authorization === undefined ? 'no token' : 'wrong token' });
+      throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+    }
+
+    if (path.startsWith(`${SESSIONS_PATH}/`)) {
+      const key = parseKeySegment(path.slice(SESSIONS_PATH.length + 1));
+      if (key === undefined) {
+        named('session');
+        throw new HttpError(400, 'bad_key', 'not a session id: expected lowercase hex, an even number of digits, at most 64 (or "-" for the empty id)');
+      }
+      if (method === 'GET' || method === 'HEAD') {
+        named('lookup');
+        const entry = await store.lookup(key);
+        if (entry === undefined) throw new HttpError(404, 'not_found', 'no such session');
+        res.writeHead(200, { 'content-type': DER_TYPE, 'content-length': entry.der.length, [ENTRY_HEADER]: asciiJson(metaOf(entry)) });
+        res.end(method === 'HEAD' ? undefined : entry.der);
+        return;
+      }
+      if (method === 'PUT') {
+        named('update');
+        const header = req.headers[ENTRY_HEADER];
+        if (typeof header !== 'string') throw new ProtocolError(`missing the ${ENTRY_HEADER} header (the entry's metadata as JSON)`);
+        const body = await readBody(req, limits.maxBodyBytes);
+        let meta: unknown;
+        try {
+          meta = JSON.parse(header);
+        } catch {
+          throw new ProtocolError(`the ${ENTRY_HEADER} header is not JSON`);
+        }
+        const entry: Entry = { ...parseMeta(meta, key), der: body };
+        try {
+          decodeSession(body);
+        } catch (err) {
+          throw new ProtocolError(`the body is not an SSL_SESSION in DER: ${(err as Error).message}`);
+        }
+        await store.update(entry);
+        return sendEmpty(res);
+      }
+      if (method === 'DELETE') {
+        named('delete');
+        return sendJson(res, 200, { removed: await store.delete(key) });
+      }
+      named('session');
+      throw methodNotAllowed(res, 'GET, HEAD, PUT, DELETE');
+    }
+
+    switch (path) {
+      case SESSIONS_PATH:
+        named('page');
+        if (method !== 'GET') throw methodNotAllowed(res, 'GET');
+        return sendJson(res, 200, await page(query));
+      case `${API_PREFIX}/select`: {
+        named('select');
+        if (method !== 'GET') throw methodNotAllowed(res, 'GET');
+        const partialKey = query.get('partialKey');
+        if (partialKey === null) throw new ProtocolError('missing the partialKey parameter');
+        return sendJson(res, 200, { entries: (await store.selectSession(partialKey)).map(toWire) });
+      }
+      case `${API_PREFIX}/size`:
+        named('size');
+        if (method !== 'GET') throw methodNotAllowed(res, 'GET');
+        return sendJson(res, 200, { size: await store.size() });
+      case `${API_PREFIX}/counters`:
+        named('counters');
+        if (method === 'GET') return sendJson(res, 200, await store.counters());
+        if (method === 'POST') {
+          const delta = parseCounterDelta(await readJson(req, limits.maxBodyBytes));
+          await store.addCounters(delta);
+          return sendEmpty(res);
+        }
+        throw methodNotAllowed(res, 'GET, POST');
+      case `${API_PREFIX}/flush`: {
+        named('flush');
+        if (method !== 'POST') throw methodNotAllowed(res, 'POST');
+        const body = (await readJson(req, limits.maxBodyBytes)) as Record<string, unknown> | null;
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ProtocolError('flush options must be a JSON object');
+        const { all, olderThan, dryRun } = body;
+        if (all !== undefined && typeof all !== 'boolean') throw new ProtocolError('"all" must be a boolean');
+        if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new ProtocolError('"dryRun" must be a boolean');
+        if (olderThan !== undefined && !(Number.isSafeInteger(olderThan) && (olderThan as number) >= 0)) throw new ProtocolError('"olderThan" must be a whole number of seconds');
+        const result = await flushSessions(store, {
+          now: now(),
+          ...(all === undefined ? {} : { all }),
+          ...(dryRun === undefined ? {} : { dryRun }),
+          ...(olderThan === undefined ? {} : { olderThan: olderThan as number }),
+        });
+        return sendJson(res, 200, result);
+      }
+      case `${API_PREFIX}/keyring`: {
+        named('keyring');
+        if (store.readKeyRing === undefined || store.writeKeyRing === undefined) {
+          throw new HttpError(501, 'no_keyring', `the backing store (${store.kind}) keeps no ticket keys`);
+        }
+        if (method === 'GET') {
+          const ring = await store.readKeyRing();
+          if (ring === undefined) throw new HttpError(404, 'not_found', 'no ticket-key ring stored');
+          res.writeHead(200, { 'content-type': DER_TYPE, 'content-length': ring.length });
+          res.end(ring);
+          return;
+        }
+        if (method === 'PUT') {
+          await store.writeKeyRing(await readBody(req, limits.maxBodyBytes));
+          return sendEmpty(res);
+        }
+        throw methodNotAllowed(res, 'GET, PUT');
+      }
+      case `${API_PREFIX}/info`: {
+        named('info');
+        const info: InfoBody = { protocol: 1, kind: store.kind, capabilities: { ...store.capabilities } };
+        return sendJson(res, 200, info);
+      }
+      case '/metrics': {
+        named('metrics');
+        const [sessions, counters] = await Promise.all([store.size(), store.counters()]);
+        const text = metrics.render({ sessions, counters, droppedConnections: dropped });
+        res.writeHead(200, { 'content-type': METRICS_TYPE, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      default:
+        throw new HttpError(404, 'no_route', `no such endpoint: ${method} ${path.slice(0, 100)}`);
+    }
+  }
+
+  /** One page of keyset pagination: the `limit` smallest keys above the cursor, in key order. */
+  async function page(query: URLSearchParams): Promise<PageBody> {
+    const limitText = query.get('limit');
+    const limit = limitText === null ? DEFAULT_PAGE : Number(limitText);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ProtocolError(`limit must be a whole number from 1 to ${MAX_PAGE}`);
+    const cursorText = query.get('cursor');
+    const after = cursorText === null ? undefined : decodeCursor(cursorText);
+    if (cursorText !== null && after === undefined) throw new ProtocolError('not a cursor from this daemon');
+
+    // The backing store may fold in any order: keep the `limit` smallest keys
+    // seen so far, sorted, and count the rest to know whether a next page exists.
+    const kept: Entry[] = [];
+    let beyond = 0;
+    await store.foldl((entry, acc: null) => {
+      if (after !== undefined && entry.key <= after) return acc;
+      if (kept.length === limit && entry.key >= kept[limit - 1]!.key) {
+        beyond += 1;
+        return acc;
+      }
+      let lo = 0;
+      let hi = kept.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (kept[mid]!.key < entry.key) lo = mid + 1;
+        else hi = mid;
+      }
+      kept.splice(lo, 0, entry);
+      if (kept.length > limit) {
+        kept.pop();
+        beyond += 1;
+      }
+      return acc;
+    }, null);
+    return { entries: kept.map(toWire), cursor: beyond > 0 ? encodeCursor(kept[kept.length - 1]!.key) : null };
+  }
+
+  const server = options.tls === undefined
+    ? http.createServer(httpOptions, handler)
+    : https.createServer(
+        {
+          ...httpOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          handshakeTimeout: limits.headersTimeoutMs,
+          ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }),
+        },
+        handler,
+      );
+  server.maxConnections = limits.maxConnections;
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code = err.code ?? 'unknown';
+    if (code !== 'ECONNRESET') log({ level: 'warn', event: 'client_error', code, remote: socket.remoteAddress });
+    if (!socket.writable) return void socket.destroy();
+    const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroySoon();
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+    log({ level: 'warn', event: 'tls_error', code: err.code ?? 'unknown', remote: socket.remoteAddress });
+  });
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    dropped += 1;
+    if (Date.now() - lastDropLog > 10_000) {
+      lastDropLog = Date.now();
+      log({ level: 'warn', event: 'connection_dropped', reason: `more than ${limits.maxConnections} connections`, remote: data?.remoteAddress, droppedSoFar: dropped });
+    }
+  });
+
+  server.listen(port, host);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (err as Error).message;
+    throw new SessctlError(`cannot listen on ${where}: ${reason}`, { cause: err });
+  }
+  const address = server.address() as AddressInfo;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${scheme}://${urlHost}:${address.port}`;
+  log({ level: 'info', event: 'listening', url, store: store.url, kind: store.kind, auth: tokenCheck !== undefined, clientCerts: options.tls?.ca !== undefined });
+
+  let closed: Promise<void> | undefined;
+  const close = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      log({ level: 'info', event: 'stopping', inFlight });
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        const done = new Promise<void>((resolve) => (drained = resolve));
+        const timer = setTimeout(() => drained?.(), graceMs);
+        await done;
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await stopped;
+      await store.terminate();
+      log({ level: 'info', event: 'stopped' });
+    })();
+    return closed;
+  };
+
+  return { url, host: address.address, port: address.port, close };
+}
+
+function methodNotAllowed(res: http.ServerResponse, allow: string): HttpError {
+  res.setHeader('allow', allow);
+  return new HttpError(405, 'method_not_allowed', `method not allowed here (allowed: ${allow})`);
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendEmpty(res: http.ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
+/** The request body, at most `max` bytes (413 beyond, without reading the rest). */
+async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) throw new HttpError(413, 'too_large', `the body is larger than ${max} bytes`);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > max) throw new HttpError(413, 'too_large', `the body is larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+async function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
+  const body = await readBody(req, max);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ProtocolError('the body is not JSON');
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The daemon backend: `--store https://HOST:PORT` (or `http://` on loopback)
+ * speaks to `sessctl serve` (src/lib/daemon, wire format in protocol.ts).
+ *
+ * - A keep-alive pool (node:http(s) Agent): TLS servers look sessions up on
+ *   the handshake path, so connections are reused, and a pooled connection
+ *   the daemon closed (a restart) is replaced on the next request without
+ *   reopening the store.
+ * - Every request is bounded by `timeoutMs` (default 5 s): a dead daemon is a
+ *   SessctlError "... is not answering", never a hang.
+ * - foldl pages through the daemon with a cursor: constant memory.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { SessctlError, usageError } from '../errors.js';
+import {
+  DER_TYPE,
+  ENTRY_HEADER,
+  JSON_TYPE,
+  SESSIONS_PATH,
+  API_PREFIX,
+  asciiJson,
+  fromWire,
+  isLoopback,
+  isSessionKey,
+  keySegment,
+  metaOf,
+  parseMeta,
+  type ErrorBody,
+  type InfoBody,
+  type PageBody,
+} from '../daemon/protocol.js';
+import type { FlushResult } from './flush.js';
+import { Halt, type Counters, type Entry, type FoldFn, type OpenOptions, type SessionKey, type SessionStore, type StoreCapabilities } from './types.js';
+
+/** Default bound on one request, connect included. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Entries fetched per page in foldl. */
+const FOLD_PAGE = 500;
+
+/** Idle pooled connections are closed after this; the daemon keeps them longer (server.ts). */
+const IDLE_MS = 30_000;
+
+/** Largest answer accepted (a page of big sessions is a few MB). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** Connection errors after which a request on a reused pooled connection is tried once more. */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface RequestOptions {
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+/** Open the daemon store at `url`; checks the daemon answers and takes the token before resolving. */
+export async function open(url: string, options: OpenOptions): Promise<SessionStore> {
+  const store = new DaemonStore(url, options);
+  try {
+    await store.connect();
+  } catch (err) {
+    await store.terminate();
+    throw err;
+  }
+  return store;
+}
+
+export class DaemonStore implements SessionStore {
+  readonly kind = 'daemon';
+  readonly url: string;
+  capabilities: StoreCapabilities = { persistent: true, sharedCounters: true, keyRing: false };
+  readKeyRing?: () => Promise<Buffer | undefined>;
+  writeKeyRing?: (data: Buffer) => Promise<void>;
+
+  readonly #base: URL;
+  readonly #prefix: string;
+  readonly #agent: http.Agent;
+  readonly #transport: typeof http | typeof https;
+  readonly #token: string | undefined;
+  readonly #timeoutMs: number;
+  #closed = false;
+
+  constructor(url: string, options: OpenOptions = {}) {
+    let base: URL;
+    try {
+      base = new URL(url);
+    } catch {
+      throw usageError(`not a daemon URL: "${url}" (use https://HOST:PORT)`);
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw usageError(`not a daemon URL: "${url}" (use https://HOST:PORT)`);
+    if (base.username !== '' || base.password !== '') throw usageError('give the daemon token with --token-file or SESSCTL_TOKEN, not in the URL');
+    if (base.search !== '' || base.hash !== '') throw usageError(`a daemon URL has no query or fragment: "${url}"`);
+    if (base.protocol === 'http:' && !isLoopback(base.hostname)) {
+      throw usageError(`refusing plain http:// to ${base.host}: the token and the sessions would cross the network in clear; use https://`);
+    }
+    this.#base = base;
+    this.#prefix = base.pathname.replace(/\/+$/, '');
+    this.url = `${base.protocol}//${base.host}${this.#prefix}`;
+    this.#token = options.token;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+    const pool = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: IDLE_MS };
+    if (base.protocol === 'https:') {
+      let ca: Buffer | undefined;
+      if (options.ca !== undefined) {
+        try {
+          ca = readFileSync(options.ca);
+        } catch (err) {
+          throw new SessctlError(`cannot read CA file ${options.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      }
+      this.#agent = new https.Agent({ ...pool, ...(ca === undefined ? {} : { ca }) });
+      this.#transport = https;
+    } else {
+      this.#agent = new http.Agent(pool);
+      this.#transport = http;
+    }
+  }
+
+  /** Ask the daemon what it serves: checks it answers and accepts the token. */
+  async connect(): Promise<void> {
+    const info = this.#json<InfoBody>(await this.#expect('GET', `${API_PREFIX}/info`, [200]));
+    if (info?.protocol !== 1 || typeof info.capabilities !== 'object') throw this.#malformed('/v1/info');
+    this.capabilities = { persistent: info.capabilities.persistent === true, sharedCounters: true, keyRing: info.capabilities.keyRing === true };
+    if (this.capabilities.keyRing) {
+      this.readKeyRing = async () => {
+        const answer = await this.#expect('GET', `${API_PREFIX}/keyring`, [200, 404]);
+        return answer.status === 404 ? undefined : answer.body;
+      };
+      this.writeKeyRing = async (data: Buffer) => {
+        await this.#expect('PUT', `${API_PREFIX}/keyring`, [204], { body: data, headers: { 'content-type': DER_TYPE } });
+      };
+    }
+  }
+
+  async lookup(key: SessionKey): Promise<Entry | undefined> {
+    const answer = await this.#expect('GET', this.#sessionPath(key), [200, 404]);
+    if (answer.status === 404) return undefined;
+    const header = answer.headers[ENTRY_HEADER];
+    try {
+      return { ...parseMeta(JSON.parse(String(header)), key), der: answer.body };
+    } catch {
+      throw this.#malformed('a lookup');
+    }
+  }
+
+  async update(entry: Entry): Promise<void> {
+    await this.#expect('PUT', this.#sessionPath(entry.key), [204], {
+      body: entry.der,
+      headers: { 'content-type': DER_TYPE, [ENTRY_HEADER]: asciiJson(metaOf(entry)) },
+    });
+  }
+
+  async delete(key: SessionKey): Promise<boolean> {
+    const body = this.#json<{ removed?: unknown }>(await this.#expect('DELETE', this.#sessionPath(key), [200]));
+    if (typeof body?.removed !== 'boolean') throw this.#malformed('a delete');
+    return body.removed;
+  }
+
+  async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
+    let acc = acc0;
+    let cursor: string | null = null;
+    do {
+      const query: string = `?limit=${FOLD_PAGE}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page = this.#json<PageBody>(await this.#expect('GET', `${SESSIONS_PATH}${query}`, [200]));
+      if (!Array.isArray(page?.entries) || !(page.cursor === null || typeof page.cursor === 'string')) throw this.#malformed('a page of sessions');
+      for (const wire of page.entries) {
+        const next = await fn(this.#entry(wire), acc);
+        if (next instanceof Halt) return next.acc;
+        acc = next;
+      }
+      cursor = page.cursor;
+    } while (cursor !== null);
+    return acc;
+  }
+
+  async selectSession(partialKey: string): Promise<Entry[]> {
+    const body = this.#json<{ entries?: unknown }>(await this.#expect('GET', `${API_PREFIX}/select?partialKey=${encodeURIComponent(partialKey)}`, [200]));
+    if (!Array.isArray(body?.entries)) throw this.#malformed('a select');
+    return body.entries.map((wire) => this.#entry(wire));
+  }
+
+  async size(): Promise<number> {
+    const body = this.#json<{ size?: unknown }>(await this.#expect('GET', `${API_PREFIX}/size`, [200]));
+    if (!Number.isSafeInteger(body?.size)) throw this.#malformed('size');
+    return body.size as number;
+  }
+
+  async counters(): Promise<Counters> {
+    const body = this.#json<Counters>(await this.#expect('GET', `${API_PREFIX}/counters`, [200]));
+    if (typeof body !== 'object' || body === null) throw this.#malformed('counters');
+    return body;
+  }
+
+  async addCounters(delta: Partial<Counters>): Promise<void> {
+    await this.#expect('POST', `${API_PREFIX}/counters`, [204], { body: JSON.stringify(delta), headers: { 'content-type': JSON_TYPE } });
+  }
+
+  /** SSL_CTX_flush_sessions run by the daemon, next to the store (no sessions cross the network). */
+  async flush(options: { all?: boolean; olderThan?: number; dryRun?: boolean } = {}): Promise<FlushResult> {
+    return this.#json<FlushResult>(await this.#expect('POST', `${API_PREFIX}/flush`, [200], { body: JSON.stringify(options), headers: { 'content-type': JSON_TYPE } }));
+  }
+
+  async terminate(): Promise<void> {
+    this.#closed = true;
+    this.#agent.destroy();
+  }
+
+  #sessionPath(key: SessionKey): string {
+    if (!isSessionKey(key)) throw usageError(`not a session id: "${key.slice(0, 80)}" (expected 0 to 64 lowercase hex digits, an even number)`);
+    return `${SESSIONS_PATH}/${keySegment(key)}`;
+  }
+
+  #entry(wire: unknown): Entry {
+    try {
+      return fromWire(wire);
+    } catch {
+      throw this.#malformed('a list of sessions');
+    }
+  }
+
+  #json<T>(answer: Answer): T {
+    try {
+      return JSON.parse(answer.body.toString('utf8')) as T;
+    } catch {
+      throw this.#malformed('a request');
+    }
+  }
+
+  #malformed(what: string): SessctlError {
+    return new SessctlError(`sessctl daemon ${this.url} sent a malformed answer to ${what} (is it a sessctl daemon of the same version?)`);
+  }
+
+  /** Send a request; any status not in `ok` becomes the SessctlError an operator can act on. */
+  async #expect(method: string, path: string, ok: number[], options: RequestOptions = {}): Promise<Answer> {
+    if (this.#closed) throw new SessctlError(`the session store ${this.url} has been closed`);
+    const answer = await this.#send(method, path, options);
+    if (ok.includes(answer.status)) return answer;
+    if (answer.status === 401) {
+      throw new SessctlError(
+        this.#token === undefined
+          ? `the daemon ${this.url} needs a token: give --token-file FILE or set SESSCTL_TOKEN`
+          : `the daemon ${this.url} refused the token`,
+      );
+    }
+    let message = `HTTP ${answer.status}`;
+    try {
+      const body = JSON.parse(answer.body.toString('utf8')) as ErrorBody;
+      if (typeof body.error?.message === 'string') message = body.error.message;
+    } catch {
+      // Not a sessctl error body (a proxy's page, say): the status says enough.
+    }
+    throw new SessctlError(`sessctl daemon ${this.url}: ${message}`);
+  }
+
+  async #send(method: string, path: string, options: RequestOptions, retried = false): Promise<Answer> {
+    try {
+      return await this.#once(method, path, options);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
+      // A pooled connection the daemon closed while idle (a restart): the
+      // request never reached it, so an idempotent one is sent once more.
+      if (!retried && e.reusedSocket === true && STALE_SOCKET.has(e.code ?? '') && IDEMPOTENT.has(method)) {
+        return this.#send(method, path, options, true);
+      }
+      throw this.#unreachable(e);
+    }
+  }
+
+  #once(method: string, path: string, options: RequestOptions): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...options.headers };
+      if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+      if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
+      const req = this.#transport.request({
+        protocol: this.#base.protocol,
+        hostname: this.#base.hostname.replace(/^\[|\]$/g, ''),
+        port: this.#base.port === '' ? undefined : Number(this.#base.port),
+        path: `${this.#prefix}${path}`,
+        method,
+        headers,
+        agent: this.#agent,
+      });
+      let settled = false;
+      const finish = (err: Error | undefined, answer?: Answer) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err === undefined) resolve(answer!);
+        else {
+          (err as { reusedSocket?: boolean }).reusedSocket = req.reusedSocket;
+          reject(err);
+        }
+      };
+      // One deadline for everything: connect, TLS, sending, the whole answer.
+      const timer = setTimeout(() => {
+        const err = Object.assign(new Error('timed out'), { code: 'ETIMEDOUT_SESSCTL' });
+        finish(err);
+        req.destroy(err);
+      }, this.#timeoutMs);
+      req.on('error', (err) => finish(err));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        res.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (length > MAX_ANSWER_BYTES) {
+            res.destroy();
+            finish(new SessctlError(`sessctl daemon ${this.url} sent an answer larger than ${MAX_ANSWER_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, length) }));
+        res.on('error', (err) => finish(err));
+        res.on('aborted', () => finish(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' })));
+      });
+      req.end(options.body);
+    });
+  }
+
+  /** A connection-level failure as one line. */
+  #unreachable(err: NodeJS.ErrnoException): SessctlError {
+    if (err instanceof SessctlError) return err;
+    const code = err.code ?? '';
+    const reasons: Record<string, string> = {
+      ETIMEDOUT_SESSCTL: `no answer within ${this.#timeoutMs} ms`,
+      ECONNREFUSED: 'connection refused',
+      ECONNRESET: 'connection reset',
+      EPIPE: 'connection closed',
+      EHOSTUNREACH: 'host unreachable',
+      ENETUNREACH: 'network unreachable',
+      ETIMEDOUT: 'connection timed out',
+    };
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new SessctlError(`sessctl daemon ${this.url}: cannot resolve ${this.#base.hostname}`, { cause: err });
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      return new SessctlError(`sessctl daemon ${this.url}: its TLS certificate is not trusted (${code}): give the CA with --ca FILE`, { cause: err });
+    }
+    if (code.startsWith('ERR_SSL') || /alert|handshake/i.test(err.message)) {
+      return new SessctlError(`sessctl daemon ${this.url}: TLS handshake failed (${code || err.message}); does it require a client certificate?`, { cause: err });
+    }
+    return new SessctlError(`sessctl daemon ${this.url} is not answering (${reasons[code] ?? (code || err.message)})`, { cause: err });
+  }
+}
