@@ -79,13 +79,16 @@ export function remainingTtl(expiresAt: number, now: number): number {
   return remaining > 0 ? remaining : EXPIRED_GRACE_SECONDS;
 }
 
+/** memcached parses exptime as a signed 32-bit number; a larger one wraps and expires the item at once. */
+export const MEMCACHED_MAX_EXPTIME = 2 ** 31 - 1;
+
 /**
  * memcached's exptime for a lifetime of `ttl` seconds: relative up to 30 days,
  * beyond that the absolute unix time (memcached would read a larger relative
- * value as a date in 1970 and drop the item at once).
+ * value as a date in 1970 and drop the item at once), capped at 2038-01-19.
  */
 export function memcachedExptime(ttl: number, now: number): number {
-  return ttl <= MEMCACHED_MAX_RELATIVE_EXPTIME ? ttl : Math.floor(now) + ttl;
+  return ttl <= MEMCACHED_MAX_RELATIVE_EXPTIME ? ttl : Math.min(Math.floor(now) + ttl, MEMCACHED_MAX_EXPTIME);
 }
 
 /**

@@ -1,0 +1,265 @@
+/**
+ * The memcached backend (`memcache://H1:P1[,H2:P2...][?prefix=P]`) in Apache
+ * mod_ssl's layout (DESIGN.md §5, apache.ts), so that sessctl sees and manages
+ * the sessions mod_socache_memcache shares.
+ *
+ * List the servers in the same order as Apache's `SSLSessionCache
+ * memcache:H1:P1,H2:P2`: a session lives on server
+ * `((crc32(key) >> 16) & 0x7fff) % count` (apr-util's choice), so the order
+ * decides where each key is looked for.
+ *
+ * Keys (P = prefix, default "mod_ssl-sess:"):
+ *
+ *   P<hex>                     the session DER, `set KEY 0 EXPTIME` (Apache's own entries)
+ *   sessctl:meta:P<hex>        JSON metadata (role, partialKey, createdAt, insertedAt,
+ *                              expiresAt, digest), same lifetime, on the session's server
+ *   sessctl:P counters:<name>  one integer per counter (add, then incr/decr)
+ *
+ * What memcached cannot do, and what this backend does instead:
+ * - no way to list keys but `lru_crawler metadump all`: foldl and size dump
+ *   every server, streaming, and fetch values in pipelined batches;
+ * - no sets: selectSession folds over the whole cache (O(n), fine for the
+ *   client caches this is meant for);
+ * - memcached may evict anything under memory pressure, so it keeps no
+ *   ticket-key ring (capabilities.keyRing is false), and counters can be lost
+ *   with an eviction or restart.
+ */
+import { SessctlError, usageError } from '../errors.js';
+import {
+  APACHE_PREFIX,
+  SESSCTL_NAMESPACE,
+  apacheKey,
+  checkPrefix,
+  entryFromStored,
+  keyFromApache,
+  memcachedExptime,
+  memcachedServerIndex,
+  metaFields,
+  metaOf,
+  parseMeta,
+  remainingTtl,
+} from './apache.js';
+import { MemcacheServer, type MetaValue } from './memcache-client.js';
+import { checkedCounterNames } from './memory.js';
+import {
+  COUNTER_NAMES,
+  Halt,
+  nowSeconds,
+  zeroCounters,
+  type Counters,
+  type Entry,
+  type FoldFn,
+  type OpenOptions,
+  type SessionKey,
+  type SessionStore,
+  type StoreCapabilities,
+} from './types.js';
+
+export const DEFAULT_TIMEOUT_MS = 3_000;
+const BATCH = 500;
+
+export interface MemcacheUrl {
+  servers: { host: string; port: number }[];
+  prefix: string;
+  display: string;
+}
+
+const URL_FORM = 'memcache://HOST:PORT[,HOST:PORT...][?prefix=P]';
+
+export function parseMemcacheUrl(url: string): MemcacheUrl {
+  const m = /^memcache:\/\/([^/?#@]+)\/?(?:\?([^#]*))?$/i.exec(url);
+  if (!m) throw usageError(`not a memcached URL: use ${URL_FORM}`);
+  const servers = m[1]!.split(',').map((hostPort) => {
+    const hp = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(hostPort);
+    const port = Number(hp?.[3] ?? 11211);
+    if (!hp || !Number.isInteger(port) || port < 1 || port > 65535) throw usageError(`bad memcached server "${hostPort}": use HOST:PORT (${URL_FORM})`);
+    return { host: (hp[1] ?? hp[2])!, port };
+  });
+  let prefix = APACHE_PREFIX;
+  for (const [name, value] of new URLSearchParams(m[2] ?? '')) {
+    if (name === 'prefix') prefix = checkPrefix(value);
+    else throw usageError(`unknown memcached URL parameter "${name}": the only one is prefix`);
+  }
+  return { servers, prefix, display: url };
+}
+
+/** Open a memcached store; rejects with a SessctlError when a server cannot be reached within the timeout. */
+export async function open(url: string, options: OpenOptions = {}): Promise<SessionStore> {
+  const store = new MemcacheStore(parseMemcacheUrl(url), options);
+  await store.check();
+  return store;
+}
+
+export class MemcacheStore implements SessionStore {
+  readonly kind = 'memcache';
+  readonly url: string;
+  readonly capabilities: StoreCapabilities = { persistent: true, sharedCounters: true, keyRing: false };
+
+  readonly #servers: MemcacheServer[];
+  readonly #prefix: string;
+  readonly #now: () => number;
+  readonly #onWarning: (message: string) => void;
+  #closed = false;
+
+  constructor(config: MemcacheUrl, options: OpenOptions) {
+    this.url = config.display;
+    this.#prefix = config.prefix;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#servers = config.servers.map(({ host, port }) => new MemcacheServer(host, port, timeoutMs));
+    this.#now = options.now ?? nowSeconds;
+    this.#onWarning = options.onWarning ?? (() => {});
+  }
+
+  /** Every server answers (a miss is an answer). */
+  async check(): Promise<void> {
+    try {
+      await Promise.all(this.#servers.map((server) => server.get(`${SESSCTL_NAMESPACE}ping`)));
+    } catch (err) {
+      this.#close();
+      throw err;
+    }
+  }
+
+  async lookup(key: SessionKey): Promise<Entry | undefined> {
+    const storeKey = this.#key(key);
+    const server = this.#serverFor(storeKey);
+    const [value, meta] = await Promise.all([server.get(storeKey), server.get(metaKey(storeKey))]);
+    return value === undefined ? undefined : this.#entry(key, value, meta);
+  }
+
+  async update(entry: Entry): Promise<void> {
+    const storeKey = this.#key(entry.key);
+    const server = this.#serverFor(storeKey);
+    const now = this.#now();
+    const exptime = memcachedExptime(remainingTtl(entry.expiresAt, now), nowSeconds());
+    const meta = Buffer.from(JSON.stringify(metaFields(metaOf(entry))));
+    await Promise.all([server.set(storeKey, entry.der, exptime), server.set(metaKey(storeKey), meta, exptime)]);
+    await this.addCounters({ inserts: 1 });
+  }
+
+  async delete(key: SessionKey): Promise<boolean> {
+    const storeKey = this.#key(key);
+    const server = this.#serverFor(storeKey);
+    const [removed] = await Promise.all([server.delete(storeKey), server.delete(metaKey(storeKey))]);
+    if (removed) await this.addCounters({ removals: 1 });
+    return removed;
+  }
+
+  async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
+    this.#check();
+    let acc = acc0;
+    for (const server of this.#servers) {
+      for await (const dumped of server.dump(BATCH)) {
+        const wanted = dumped.flatMap(({ key: storeKey }) => {
+          const key = keyFromApache(this.#prefix, storeKey);
+          return key === undefined ? [] : [{ storeKey, key }];
+        });
+        const fetched = await Promise.all(wanted.map(({ storeKey }) => Promise.all([server.get(storeKey), server.get(metaKey(storeKey))])));
+        for (let i = 0; i < wanted.length; i++) {
+          const [value, meta] = fetched[i]!;
+          if (value === undefined) continue; // deleted or expired since the dump
+          let entry: Entry;
+          try {
+            entry = this.#entry(wanted[i]!.key, value, meta);
+          } catch (err) {
+            this.#onWarning(`skipping ${wanted[i]!.storeKey} in ${this.url}: ${(err as Error).message}`);
+            continue;
+          }
+          const next = await fn(entry, acc);
+          if (next instanceof Halt) return next.acc;
+          acc = next;
+        }
+      }
+    }
+    return acc;
+  }
+
+  async selectSession(partialKey: string): Promise<Entry[]> {
+    const found = await this.foldl((entry, acc: Entry[]) => {
+      if (entry.partialKey === partialKey) acc.push(entry);
+      return acc;
+    }, []);
+    return found.sort((a, b) => b.createdAt - a.createdAt || b.insertedAt - a.insertedAt);
+  }
+
+  async size(): Promise<number> {
+    this.#check();
+    let count = 0;
+    for (const server of this.#servers) {
+      for await (const dumped of server.dump(BATCH)) count += dumped.filter(({ key }) => keyFromApache(this.#prefix, key) !== undefined).length;
+    }
+    return count;
+  }
+
+  async counters(): Promise<Counters> {
+    const counters = zeroCounters();
+    const values = await Promise.all(COUNTER_NAMES.map((name) => this.#serverFor(this.#counterKey(name)).get(this.#counterKey(name))));
+    COUNTER_NAMES.forEach((name, i) => {
+      const value = Number(values[i]?.value.toString('latin1').trim() ?? 0);
+      if (Number.isSafeInteger(value)) counters[name] = value;
+    });
+    return counters;
+  }
+
+  async addCounters(delta: Partial<Counters>): Promise<void> {
+    this.#check();
+    const names = checkedCounterNames(delta).filter((name) => (delta[name] ?? 0) !== 0);
+    await Promise.all(
+      names.map(async (name) => {
+        const key = this.#counterKey(name);
+        const server = this.#serverFor(key);
+        const amount = delta[name]!;
+        if ((await server.incr(key, amount)) !== undefined) return;
+        // First use: create it (add loses to a concurrent creator, then incr wins).
+        if (await server.add(key, Buffer.from(String(Math.max(0, amount))), 0)) return;
+        await server.incr(key, amount);
+      }),
+    );
+  }
+
+  async terminate(): Promise<void> {
+    this.#close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const server of this.#servers) server.close();
+  }
+
+  #check(): void {
+    if (this.#closed) throw new SessctlError(`the session store ${this.url} has been closed`);
+  }
+
+  #key(key: SessionKey): string {
+    this.#check();
+    return apacheKey(this.#prefix, key);
+  }
+
+  #counterKey(name: string): string {
+    return `${SESSCTL_NAMESPACE}${this.#prefix}counters:${name}`;
+  }
+
+  /** apr-util's server for a key (see apache.ts). */
+  #serverFor(storeKey: string): MemcacheServer {
+    this.#check();
+    return this.#servers[memcachedServerIndex(storeKey, this.#servers.length)]!;
+  }
+
+  #entry(key: SessionKey, value: MetaValue, meta: MetaValue | undefined): Entry {
+    let fields: Record<string, string> | undefined;
+    try {
+      fields = meta === undefined ? undefined : (JSON.parse(meta.value.toString('utf8')) as Record<string, string>);
+    } catch {
+      fields = undefined;
+    }
+    return entryFromStored({ key, der: value.value, ttlMs: value.ttl >= 0 ? value.ttl * 1000 : undefined, meta: parseMeta(fields), now: this.#now() });
+  }
+}
+
+/** sessctl's metadata for a session key; it lives on the session's server (chosen by the session key). */
+export function metaKey(storeKey: string): string {
+  return `${SESSCTL_NAMESPACE}meta:${storeKey}`;
+}
