@@ -18,7 +18,6 @@
  * That counter lives in this process: a store that is down cannot count.
  */
 import { createHash } from 'node:crypto';
-import { decodeSession } from '../session/codec.js';
 import { entryFromDer } from '../store/entry.js';
 import { nowSeconds, type Counters, type Entry, type Role, type SessionStore } from '../store/types.js';
 
@@ -68,6 +67,13 @@ export interface CacheOptions {
    * hits counter honest).
    */
   sessionIdContext?: string | Buffer;
+  /**
+   * Server role: also store TLS 1.3 sessions. Default false: Node 20 calls
+   * 'newSession' twice per TLS 1.3 handshake but never resumes a TLS 1.3
+   * session from 'resumeSession' (measured; docs/TLS13.md), so storing them
+   * only costs writes on the handshake path and fills the cache.
+   */
+  saveTls13Sessions?: boolean;
   /** Client role: sessions kept per server (partial key); default 4. */
   sessionsPerServer?: number;
   /** Give up on the store after this many milliseconds (default 2000). */
@@ -100,6 +106,7 @@ export class SessionCache {
   readonly #timeout: number | undefined;
   readonly #sessionIdContext: Buffer | undefined;
   readonly #sessionsPerServer: number;
+  readonly #saveTls13Sessions: boolean;
   readonly #storeTimeoutMs: number;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
@@ -127,6 +134,7 @@ export class SessionCache {
     const context = options.sessionIdContext;
     this.#sessionIdContext = typeof context === 'string' ? Buffer.from(context, 'utf8') : context && Buffer.from(context);
     this.#sessionsPerServer = options.sessionsPerServer ?? DEFAULT_SESSIONS_PER_SERVER;
+    this.#saveTls13Sessions = options.saveTls13Sessions ?? false;
     this.#storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     this.#now = options.now ?? nowSeconds;
     this.#log = options.logger ?? defaultLogger;
@@ -143,7 +151,8 @@ export class SessionCache {
   async saveServerSession(id: Buffer, der: Buffer): Promise<void> {
     if (!this.serves('server') || id.length === 0) return;
     const entry = this.#entry(der, { key: id.toString('hex'), role: 'server' });
-    if (entry) await this.#save(entry);
+    if (!entry || (entry.protocol === 'TLSv1.3' && !this.#saveTls13Sessions)) return;
+    await this.#save(entry);
   }
 
   /**
@@ -283,12 +292,8 @@ export class SessionCache {
 
   #contextMatches(entry: Entry): boolean {
     if (this.#sessionIdContext === undefined) return true;
-    try {
-      const context = decodeSession(entry.der).sessionIdContext ?? Buffer.alloc(0);
-      return context.equals(this.#sessionIdContext);
-    } catch {
-      return false;
-    }
+    const context = sessionIdContextOf(entry.der);
+    return context !== null && (context ?? EMPTY).equals(this.#sessionIdContext);
   }
 
   #internalLookup(key: string): Entry | undefined {
@@ -366,8 +371,49 @@ export class SessionCache {
     this.#lastErrorLogAt = now;
     this.#unloggedErrors = 0;
     const reason = ((err as Error)?.message ?? String(err)).split('\n')[0];
-    this.#log(`session store ${this.store.url}: ${operation} failed, going on without the cache (full handshakes): ${reason}${more}`);
+    this.#log(`session store failed (${operation} on ${this.store.url}), going on without it (full handshakes): ${reason}${more}`);
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** One DER length at `at`: [value, offset after it], or null when malformed or past `end`. */
+function derLength(der: Buffer, at: number, end: number): [number, number] | null {
+  if (at >= end) return null;
+  const first = der[at]!;
+  if (first < 0x80) return [first, at + 1];
+  const bytes = first & 0x7f;
+  if (bytes === 0 || bytes > 3 || at + 1 + bytes > end) return null;
+  let length = 0;
+  for (let i = 1; i <= bytes; i += 1) length = length * 256 + der[at + i]!;
+  return [length, at + 1 + bytes];
+}
+
+/**
+ * The session_id_context field ([4] EXPLICIT OCTET STRING, ssl/ssl_asn1.c)
+ * of a stored session: undefined when absent, null when the DER is malformed.
+ * A walk over the top-level fields only, because it runs on every resumption
+ * and a full decodeSession costs far more than the rest of the lookup.
+ */
+export function sessionIdContextOf(der: Buffer): Buffer | undefined | null {
+  if (der[0] !== 0x30) return null;
+  const outer = derLength(der, 1, der.length);
+  if (!outer || outer[1] + outer[0] !== der.length) return null;
+  for (let at = outer[1]; at < der.length; ) {
+    const tag = der[at]!;
+    const field = derLength(der, at + 1, der.length);
+    if (!field || field[1] + field[0] > der.length) return null;
+    const [length, start] = field;
+    if (tag === 0xa4) {
+      if (der[start] !== 0x04) return null;
+      const inner = derLength(der, start + 1, start + length);
+      if (!inner || inner[1] + inner[0] !== start + length) return null;
+      return der.subarray(inner[1], start + length);
+    }
+    if (tag > 0xa4 && (tag & 0xe0) === 0xa0) return undefined; // context tags come in order: [4] is not there
+    at = start + length;
+  }
+  return undefined;
 }
 
 /** The keys of the `count` entries that expire soonest, in one pass over the store. */

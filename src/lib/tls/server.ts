@@ -15,8 +15,10 @@
  */
 import { createHash } from 'node:crypto';
 import type tls from 'node:tls';
-import { usageError } from '../errors.js';
+import { SessctlError, usageError } from '../errors.js';
 import type { SessionStore } from '../store/types.js';
+import { nodeTicketKeys } from '../tickets/formats/node.js';
+import { decodeRing } from '../tickets/ring.js';
 import { SessionCache, type CacheOptions } from './cache.js';
 
 /** How often `ticketKeys` is asked for the current key, by default. */
@@ -59,6 +61,20 @@ export interface AttachedSessionCache {
 
 type NewSessionListener = (id: Buffer, der: Buffer, done: () => void) => void;
 type ResumeSessionListener = (id: Buffer, done: (err: Error | null, der?: Buffer | null) => void) => void;
+
+/**
+ * A `ticketKeys` source reading the store's key ring (kept by
+ * `sessctl rotate-keys`): every server sharing the store then encrypts
+ * tickets under the same current key. Node takes one key only, so tickets
+ * made under the previous key end in a full handshake after a rotation.
+ */
+export function storeTicketKeys(store: SessionStore): () => Promise<Buffer | undefined> {
+  return async () => {
+    if (!store.readKeyRing) throw new SessctlError(`the ${store.kind} store cannot hold ticket keys`);
+    const data = await store.readKeyRing();
+    return data === undefined ? undefined : nodeTicketKeys(decodeRing(data, store.url));
+  };
+}
 
 /** Node's default session-id context (lib/_tls_wrap.js: SHA-1 of process.argv, 32 hex digits). */
 export function nodeDefaultSessionIdContext(): string {
