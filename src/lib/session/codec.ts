@@ -80,7 +80,10 @@ function checkStructure(der: Uint8Array): number[] {
   const outer = readHeader(der, 0, der.length);
   const outerEnd = outer.headerLength + outer.length;
   if (outerEnd > der.length) throw fail(`truncated at byte ${der.length} (length says ${outerEnd} bytes)`);
-  if (outerEnd < der.length) throw fail(`${der.length - outerEnd} bytes of trailing data after the session at byte ${outerEnd}`);
+  if (outerEnd < der.length) {
+    const extra = der.length - outerEnd;
+    throw fail(`${extra} byte${extra === 1 ? '' : 's'} of trailing data after the session at byte ${outerEnd}`);
+  }
 
   const children: number[] = [];
   const ends: number[] = [outerEnd]; // end offsets of the open constructed elements
@@ -270,7 +273,9 @@ function readOctets(element: Element, field: string): Buffer {
   return Buffer.from(element.content);
 }
 
-function readOptional(wrapper: Element, field: OptionalField): Session[OptionalKey] {
+function readOptional(der: Uint8Array, offset: number, end: number, field: OptionalField): Session[OptionalKey] {
+  if (field.type.kind === 'certificate') return readCertificate(der, offset, end, field);
+  const wrapper = parseElement(der, offset, end);
   const label = `field [${field.tag}] ${field.name}`;
   if (field.implicit) {
     if (wrapper.constructed) throw fail(`${label} at byte ${wrapper.offset}: expected a primitive [${field.tag}]`);
@@ -286,9 +291,6 @@ function readOptional(wrapper: Element, field: OptionalField): Session[OptionalK
     case 'string':
       // Host names are ASCII; latin1 keeps any byte as one character, so encoding gives the same bytes back.
       return readOctets(value, label).toString('latin1');
-    case 'certificate':
-      expectType(value, TAG_SEQUENCE, label);
-      return Buffer.from(value.encoded);
     case 'octets': {
       const bytes = readOctets(value, label);
       const { maxLength, exactLength } = field.type;
@@ -304,25 +306,54 @@ function readOptional(wrapper: Element, field: OptionalField): Session[OptionalK
 }
 
 /**
+ * One field of the session through asn1js. Fields are parsed one by one so
+ * that the peer certificate never goes through asn1js (see readCertificate),
+ * and the limits repeat checkStructure's as a second line of defence.
+ */
+function parseElement(der: Uint8Array, offset: number, end: number): Element {
+  const bytes = der.subarray(offset, end);
+  let parsed: asn1js.FromBerResult;
+  try {
+    parsed = asn1js.fromBER(bytes, { maxDepth: MAX_DEPTH, maxNodes: MAX_NODES, parseEmbedded: false, copyInput: false });
+  } catch {
+    // asn1js interprets universal types (times, strings) and throws on bad contents.
+    throw fail(`malformed value at byte ${offset} (tag 0x${hexByte(der[offset]!)})`);
+  }
+  if (parsed.offset !== bytes.length || parsed.result.error !== '') {
+    throw fail(`malformed value at byte ${offset} (tag 0x${hexByte(der[offset]!)})`);
+  }
+  return new Element(parsed.result, offset);
+}
+
+/**
+ * [3] EXPLICIT Certificate, kept as raw bytes: checkStructure has validated its
+ * TLV structure, and judging the certificate itself is X509Certificate's job
+ * (peer.ts). Handing it to asn1js would reject sessions over certificate
+ * details asn1js interprets differently from OpenSSL (time formats, strings).
+ */
+function readCertificate(der: Uint8Array, offset: number, end: number, field: OptionalField): Buffer {
+  const label = `field [${field.tag}] ${field.name}`;
+  if ((der[offset]! & 0x20) === 0) throw fail(`${label} at byte ${offset}: expected an explicit (constructed) [${field.tag}]`);
+  const start = offset + readHeader(der, offset, end).headerLength;
+  if (start === end) throw fail(`${label} at byte ${offset}: expected one value inside, found 0`);
+  const inner = readHeader(der, start, end);
+  if (der[start] !== 0x30) throw fail(`${label} at byte ${start}: expected SEQUENCE, found ${parseElement(der, start, start + inner.headerLength + inner.length).describe()}`);
+  if (start + inner.headerLength + inner.length !== end) throw fail(`${label} at byte ${offset}: expected one value inside, found more`);
+  return Buffer.from(der.subarray(start, end));
+}
+
+/**
  * Decode one DER-encoded SSL_SESSION (i2d_SSL_SESSION output).
  * Throws SessctlError (exit 1) with a one-line message on anything else.
  */
 export function decodeSession(der: Uint8Array): Session {
-  const childOffsets = checkStructure(der);
-
-  const parsed = asn1js.fromBER(der, { maxDepth: MAX_DEPTH + 1, maxNodes: MAX_NODES, parseEmbedded: false, copyInput: false });
-  if (parsed.offset !== der.length || parsed.result.error !== '') {
-    // checkStructure accepts only well-formed DER, so this is a gap between the two walks, not bad luck.
-    throw fail('malformed ASN.1 structure');
-  }
-  const root = new Element(parsed.result, 0);
-  const fields = root.children;
-  if (fields.length !== childOffsets.length) throw fail('malformed ASN.1 structure');
+  const offsets = checkStructure(der);
+  const fields = offsets.map((offset, i) => ({ offset, end: offsets[i + 1] ?? der.length }));
 
   const next = (name: string): Element => {
-    const element = fields.shift();
-    if (element === undefined) throw fail(`missing ${name} (the session ends at byte ${der.length})`);
-    return element;
+    const field = fields.shift();
+    if (field === undefined) throw fail(`missing ${name} (the session ends at byte ${der.length})`);
+    return parseElement(der, field.offset, field.end);
   };
 
   const version = readInteger(next('version'), 'version', 'uint32');
@@ -352,15 +383,18 @@ export function decodeSession(der: Uint8Array): Session {
   const optional = session as unknown as Record<OptionalKey, Session[OptionalKey]>;
 
   let previousTag = -1;
-  for (const element of fields) {
-    if (element.tagClass !== TAG_CLASS_CONTEXT) throw fail(`unexpected ${element.describe()} at byte ${element.offset} (expected a context-tagged field)`);
-    const tag = element.tagNumber;
+  for (const { offset, end } of fields) {
+    const tagByte = der[offset]!;
+    if ((tagByte & 0xc0) !== 0x80) {
+      throw fail(`unexpected ${parseElement(der, offset, end).describe()} at byte ${offset} (expected a context-tagged field)`);
+    }
+    const tag = tagByte & 0x1f;
     const field = FIELD_BY_TAG.get(tag);
-    if (field === undefined) throw fail(`unknown field [${tag}] at byte ${element.offset}`);
-    if (tag === previousTag) throw fail(`duplicate field [${tag}] ${field.name} at byte ${element.offset}`);
-    if (tag < previousTag) throw fail(`field [${tag}] ${field.name} at byte ${element.offset} is out of order (after [${previousTag}])`);
+    if (field === undefined) throw fail(`unknown field [${tag}] at byte ${offset}`);
+    if (tag === previousTag) throw fail(`duplicate field [${tag}] ${field.name} at byte ${offset}`);
+    if (tag < previousTag) throw fail(`field [${tag}] ${field.name} at byte ${offset} is out of order (after [${previousTag}])`);
     previousTag = tag;
-    optional[field.key] = readOptional(element, field);
+    optional[field.key] = readOptional(der, offset, end, field);
   }
   return session;
 }
@@ -420,6 +454,7 @@ export function encodeSession(session: Session): Buffer {
         inner = encodeInteger(value as number, field.name);
         break;
       case 'string':
+        if (/[^\x00-\xff]/.test(value as string)) throw invalidInput(`cannot encode SSL session: ${field.name} must be an ASCII host name (use punycode)`);
         inner = octetString(Buffer.from(value as string, 'latin1'));
         break;
       case 'certificate':
