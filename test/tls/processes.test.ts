@@ -1,0 +1,117 @@
+/**
+ * End to end: separate server processes (examples/tls-server.js over dist/)
+ * sharing one cache file, driven by `openssl s_client` and administered with
+ * the sessctl CLI. Needs `npm run build` first.
+ */
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireTool, runCli, tempDir } from '../helpers/env.js';
+import { httpsGet, sClient, startExampleServer, type ExampleServer } from './peers.js';
+
+const HAS_OPENSSL = requireTool('openssl', 'openssl');
+const sessionIdOnly = ['-tls1_2', '-no_ticket'];
+
+describe.skipIf(!HAS_OPENSSL)('two server processes sharing one cache file', () => {
+  const temp = tempDir('sessctl-tls-');
+  const store = path.join(temp.dir, 'sessions.db');
+  const servers: ExampleServer[] = [];
+  let a: ExampleServer;
+  let b: ExampleServer;
+  let other: ExampleServer;
+
+  beforeAll(async () => {
+    [a, b, other] = await Promise.all([
+      startExampleServer(['--store', store, '--session-id-context', 'fleet', '--tls-max', '1.2']),
+      startExampleServer(['--store', store, '--session-id-context', 'fleet', '--tls-max', '1.2']),
+      startExampleServer(['--store', store, '--session-id-context', 'elsewhere', '--tls-max', '1.2']),
+    ]);
+    servers.push(a, b, other);
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    temp.cleanup();
+  });
+
+  it('a session made by server A resumes on server B; sessctl lists it; after sessctl remove it does not', async () => {
+    const sess = path.join(temp.dir, 'a.pem');
+    const first = await sClient(a.port, [...sessionIdOnly, '-sess_out', sess]);
+    expect(first.outcome).toBe('New');
+    expect(first.sessionId).toMatch(/^[0-9a-f]{64}$/);
+
+    const onB = await sClient(b.port, [...sessionIdOnly, '-sess_in', sess]);
+    expect(onB.outcome).toBe('Reused');
+
+    const list = await runCli(['list', '--store', store, '--json']);
+    expect(list.code).toBe(0);
+    const listed = (JSON.parse(list.stdout) as { id: string; role: string; protocol: string }[]).find((e) => e.id === first.sessionId);
+    expect(listed).toMatchObject({ role: 'server', protocol: 'TLSv1.2' });
+
+    const removed = await runCli(['remove', first.sessionId!, '--store', store, '--yes']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect((await sClient(b.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('New');
+    expect((await sClient(a.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('New');
+  });
+
+  it('a server with another session-id context does not resume it (and does not count a hit)', async () => {
+    const sess = path.join(temp.dir, 'b.pem');
+    expect((await sClient(a.port, [...sessionIdOnly, '-sess_out', sess])).outcome).toBe('New');
+    const before = (await httpsGet(other.port, '/stats')) as { counters: { hits: number; misses: number } };
+    expect((await sClient(other.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('New');
+    expect((await sClient(b.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('Reused');
+    const after = (await httpsGet(other.port, '/stats')) as { counters: { hits: number; misses: number } };
+    // Shared counters: B's resumption is the one hit; the other context's lookup is a miss.
+    expect(after.counters.hits - before.counters.hits).toBe(1);
+    expect(after.counters.misses - before.counters.misses).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sessctl stats on the shared file shows the running servers’ counters', async () => {
+    const stats = await runCli(['stats', '--store', store, '--json']);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/"hits":\s*[1-9]/);
+  });
+});
+
+describe.skipIf(!HAS_OPENSSL)('a cache file that becomes unusable while the server runs', () => {
+  const temp = tempDir('sessctl-tls-');
+  const store = path.join(temp.dir, 'sessions.db');
+  let server: ExampleServer;
+
+  beforeAll(async () => {
+    server = await startExampleServer(['--store', store, '--session-id-context', 'fleet', '--tls-max', '1.2']);
+  });
+
+  afterAll(async () => {
+    await server.stop();
+    temp.cleanup();
+  });
+
+  it('leaves handshakes completing as full handshakes, counted as store errors and logged without secrets', async () => {
+    const sess = path.join(temp.dir, 's.pem');
+    expect((await sClient(server.port, [...sessionIdOnly, '-sess_out', sess])).outcome).toBe('New');
+    expect((await sClient(server.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('Reused');
+    expect(((await httpsGet(server.port, '/stats')) as { storeErrors: number }).storeErrors).toBe(0);
+
+    // Scribble over the database and its WAL and index in place, as a bad disk
+    // or a stray `cp` would: the open connection now reads "not a database".
+    // (Removing or replacing the file would not do: the open descriptor keeps working.)
+    for (const file of [store, `${store}-wal`, `${store}-shm`]) writeFileSync(file, randomBytes(64 * 1024));
+
+    const resumeAttempt = await sClient(server.port, [...sessionIdOnly, '-sess_in', sess]);
+    expect(resumeAttempt.outcome).toBe('New');
+    const fresh = await sClient(server.port, sessionIdOnly);
+    expect(fresh.outcome).toBe('New');
+
+    const stats = (await httpsGet(server.port, '/stats')) as { storeErrors: number; counters: { error?: string } };
+    expect(stats.storeErrors).toBeGreaterThanOrEqual(2);
+    expect(stats.counters.error).toMatch(/not a database/);
+    const logged = server.stderr().split('\n').filter((l) => l.startsWith('sessctl: session store failed'));
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    expect(logged[0]).toMatch(/not a database/);
+    const masterKey = /Master-Key: ([0-9A-F]+)/.exec(resumeAttempt.output)?.[1];
+    expect(masterKey).toBeDefined();
+    expect(server.stderr().toUpperCase()).not.toContain(masterKey);
+  });
+});
