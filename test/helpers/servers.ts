@@ -298,9 +298,15 @@ export async function startApache(sessionCache: string, options: { timeoutSecond
       `SSLSessionCache ${sessionCache}`,
       `SSLSessionCacheTimeout ${options.timeoutSeconds ?? 300}`,
       'SSLSessionTickets off',
-      'SSLEngine on',
-      `SSLCertificateFile ${cert}`,
-      `SSLCertificateKeyFile ${key}`,
+      // A name-based virtual host: mod_ssl accepts the client's SNI (and OpenSSL
+      // records it in the session) only when it names a virtual host.
+      `<VirtualHost 127.0.0.1:${port}>`,
+      '  ServerName localhost',
+      '  ServerAlias www.example.test',
+      '  SSLEngine on',
+      `  SSLCertificateFile ${cert}`,
+      `  SSLCertificateKeyFile ${key}`,
+      '</VirtualHost>',
       '',
     ].join('\n'),
   );
