@@ -67,6 +67,7 @@ export function fileRing(file: string, options: { onWarning?: (message: string) 
       return ring;
     },
     async write(ring) {
+      await removeStaleTemps(file);
       await writeFileAtomic(file, encodeRing(ring));
     },
     async lock() {
