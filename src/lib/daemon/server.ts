@@ -376,18 +376,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return { entries: kept.map(toWire), cursor: beyond > 0 ? encodeCursor(kept[kept.length - 1]!.key) : null };
   }
 
-  const server = options.tls === undefined
-    ? http.createServer(httpOptions, handler)
-    : https.createServer(
-        {
-          ...httpOptions,
-          cert: options.tls.cert,
-          key: options.tls.key,
-          handshakeTimeout: limits.headersTimeoutMs,
-          ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }),
-        },
-        handler,
-      );
+  let server: http.Server;
+  try {
+    server = options.tls === undefined
+      ? http.createServer(httpOptions, handler)
+      : https.createServer(
+          {
+            ...httpOptions,
+            cert: options.tls.cert,
+            key: options.tls.key,
+            handshakeTimeout: limits.headersTimeoutMs,
+            ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }),
+          },
+          handler,
+        );
+  } catch (err) {
+    throw new SessctlError(`cannot use the TLS certificate, key or CA: ${(err as Error).message}`, { cause: err });
+  }
   server.maxConnections = limits.maxConnections;
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

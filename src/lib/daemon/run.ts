@@ -1,0 +1,97 @@
+/**
+ * `sessctl serve` from start to stop: read the token and TLS files, open the
+ * backing store, listen, and on SIGTERM/SIGINT shut down gracefully.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { SessctlError, usageError } from '../errors.js';
+import { readToken } from '../cli/token.js';
+import { openStore } from '../store/open.js';
+import { isLoopback } from './protocol.js';
+import { defaultLog, startDaemon, type DaemonLimits, type LogEvent } from './server.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  storeUrl: string;
+  /** CA for a rediss:// backing store. */
+  ca?: string;
+  tokenFile?: string;
+  noAuth?: boolean;
+  tls?: { cert: string; key: string; ca?: string };
+  limits?: Partial<DaemonLimits>;
+  graceMs?: number;
+  logRequests?: boolean;
+  log?: (event: LogEvent) => void;
+}
+
+/** Serve until SIGTERM or SIGINT, then stop gracefully; resolves once stopped. */
+export async function serveUntilSignalled(options: ServeOptions): Promise<void> {
+  const log = options.log ?? defaultLog;
+  const token = options.noAuth ? undefined : await readToken(options.tokenFile);
+  if (token === undefined && !options.noAuth) {
+    throw usageError('the daemon needs a token: give --token-file FILE (or SESSCTL_TOKEN); --no-auth is allowed on loopback only');
+  }
+  if (options.noAuth && !isLoopback(options.host)) throw usageError(`--no-auth is allowed on loopback addresses only, not ${options.host}`);
+  if (options.tokenFile !== undefined) warnIfShared(options.tokenFile, log);
+  const tls = options.tls && {
+    cert: readPem(options.tls.cert, '--tls-cert'),
+    key: readPem(options.tls.key, '--tls-key'),
+    ...(options.tls.ca === undefined ? {} : { ca: readPem(options.tls.ca, '--tls-ca') }),
+  };
+
+  const store = await openStore(options.storeUrl, {
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }),
+  });
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      store,
+      host: options.host,
+      port: options.port,
+      ...(token === undefined ? {} : { token }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      log,
+      logRequests: options.logRequests === true,
+    });
+  } catch (err) {
+    await store.terminate();
+    throw err;
+  }
+
+  const running = daemon;
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log({ level: 'warn', event: 'forced_exit', signal });
+        process.exit(1);
+      }
+      stopping = true;
+      log({ level: 'info', event: 'signal', signal });
+      running.close(options.graceMs).then(resolve, (err: unknown) => {
+        log({ level: 'error', event: 'stop_failed', message: (err as Error).message });
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new SessctlError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The token is a password: say so when others can read its file, as ssh does for keys. */
+function warnIfShared(file: string, log: (event: LogEvent) => void): void {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    log({ level: 'warn', event: 'token_file_shared', message: `${file} is accessible by others (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${file}` });
+  }
+}
