@@ -402,8 +402,10 @@ export class RedisStore implements SessionStore {
     if (err instanceof SessctlError) return err;
     const message = (err as Error)?.message ?? String(err);
     if (/Command timed out/i.test(message)) return new SessctlError(`${this.#where} is not answering (timed out after ${this.#timeoutMs / 1000} s)`, { cause: err });
-    if (/WRONGPASS|NOAUTH|NOPERM|invalid username-password/i.test(message)) {
-      return new SessctlError(`${this.#where} refused the credentials: ${message}`, { cause: err, suggestions: ['give USER:PASSWORD in the URL: redis://USER:PASSWORD@HOST:PORT'] });
+    // A refused AUTH during connect surfaces as "Connection is closed"; the reason is in the last 'error' event.
+    const auth = [message, this.#lastError?.message ?? ''].find((m) => /WRONGPASS|NOAUTH|NOPERM|invalid username-password/i.test(m));
+    if (auth !== undefined) {
+      return new SessctlError(`${this.#where} refused the credentials: ${auth}`, { cause: err, suggestions: ['give USER:PASSWORD in the URL: redis://USER:PASSWORD@HOST:PORT'] });
     }
     if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Reached the max retries|Cluster isn't ready|None of startup nodes|Failed to refresh slots|connect ETIMEDOUT/i.test(message)) {
       const detail = this.#lastError && this.#lastError.message !== message ? `${message}; ${this.#lastError.message}` : message;
