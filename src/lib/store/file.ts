@@ -70,36 +70,37 @@ const OUR_TABLES = new Set(['sessions', 'counters', 'meta']);
 
 const COLUMNS = 'key, role, partial_key, der, created_at, inserted_at, expires_at, protocol, cipher, sni, alpn, has_ticket';
 
-interface Row {
-  key: string;
-  role: Role;
-  partial_key: string | null;
-  der: Buffer;
-  created_at: number;
-  inserted_at: number;
-  expires_at: number;
-  protocol: string;
-  cipher: string;
-  sni: string | null;
-  alpn: string | null;
-  has_ticket: number;
-}
+/** Where `page` puts the rowid: after the entry's columns. */
+const ROWID = 12;
 
-function toEntry(row: Row): Entry {
-  const entry: Entry = {
-    key: row.key,
-    role: row.role,
-    der: row.der,
-    createdAt: row.created_at,
-    insertedAt: row.inserted_at,
-    expiresAt: row.expires_at,
-    protocol: row.protocol,
-    cipher: row.cipher,
-    hasTicket: row.has_ticket !== 0,
-  };
-  if (row.partial_key !== null) entry.partialKey = row.partial_key;
-  if (row.sni !== null) entry.sni = row.sni;
-  if (row.alpn !== null) entry.alpn = row.alpn;
+const UPSERT_SET = `${COLUMNS}, size`
+  .split(', ')
+  .filter((c) => c !== 'key')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
+
+/** A sessions row as better-sqlite3 returns it in raw mode (arrays: much cheaper than objects). */
+type Row = [
+  key: string,
+  role: Role,
+  partialKey: string | null,
+  der: Buffer,
+  createdAt: number,
+  insertedAt: number,
+  expiresAt: number,
+  protocol: string,
+  cipher: string,
+  sni: string | null,
+  alpn: string | null,
+  hasTicket: number,
+];
+
+function toEntry(row: Row | [...Row, rowid: number]): Entry {
+  const [key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket] = row;
+  const entry: Entry = { key, role, der, createdAt, insertedAt, expiresAt, protocol, cipher, hasTicket: hasTicket !== 0 };
+  if (partialKey !== null) entry.partialKey = partialKey;
+  if (sni !== null) entry.sni = sni;
+  if (alpn !== null) entry.alpn = alpn;
   return entry;
 }
 
@@ -147,8 +148,7 @@ interface Statements {
   lookup: BetterSqlite3.Statement<[string], Row>;
   upsert: BetterSqlite3.Statement<unknown[]>;
   remove: BetterSqlite3.Statement<[string]>;
-  firstPage: BetterSqlite3.Statement<[number], Row>;
-  nextPage: BetterSqlite3.Statement<[string, number], Row>;
+  page: BetterSqlite3.Statement<[number, number], [...Row, rowid: number]>;
   select: BetterSqlite3.Statement<[string], Row>;
   count: BetterSqlite3.Statement<[], number>;
   counters: BetterSqlite3.Statement<[], { name: string; value: number }>;
@@ -171,13 +171,15 @@ export class FileStore implements SessionStore {
   private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database) {
     this.#db = db;
     const p = <T>(sql: string): T => db.prepare(sql) as T;
+    const raw = <T>(sql: string): T => db.prepare(sql).raw() as T;
     this.#st = {
-      lookup: p(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`),
-      upsert: p(`INSERT OR REPLACE INTO sessions (${COLUMNS}, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      lookup: raw(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`),
+      // An upsert, not INSERT OR REPLACE: replacing keeps the row's rowid, which foldl pages by.
+      upsert: p(`INSERT INTO sessions (${COLUMNS}, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET ${UPSERT_SET}`),
       remove: p('DELETE FROM sessions WHERE key = ?'),
-      firstPage: p(`SELECT ${COLUMNS} FROM sessions ORDER BY key LIMIT ?`),
-      nextPage: p(`SELECT ${COLUMNS} FROM sessions WHERE key > ? ORDER BY key LIMIT ?`),
-      select: p(`SELECT ${COLUMNS} FROM sessions WHERE partial_key = ? ORDER BY created_at DESC, inserted_at DESC`),
+      // The rowid last, so the row's first columns are an entry's.
+      page: raw(`SELECT ${COLUMNS}, rowid FROM sessions WHERE rowid > ? ORDER BY rowid LIMIT ?`),
+      select: raw(`SELECT ${COLUMNS} FROM sessions WHERE partial_key = ? ORDER BY created_at DESC, inserted_at DESC`),
       count: p<BetterSqlite3.Statement<[], number>>('SELECT count(*) FROM sessions').pluck(),
       counters: p('SELECT name, value FROM counters'),
       addCounter: p('UPDATE counters SET value = value + ? WHERE name = ?'),
@@ -273,19 +275,23 @@ export class FileStore implements SessionStore {
   async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
     // better-sqlite3 cannot write on a connection while a statement is being
     // iterated, and the callback may delete (flush does): so read a page at a
-    // time by key (keyset pagination) and run the callbacks between pages.
+    // time and run the callbacks between pages. Pages follow the rowid (keyset
+    // pagination on the table's own B-tree: sequential reads, no index hops);
+    // update() keeps a replaced row's rowid, so no entry is visited twice.
     let acc = acc0;
-    let after: string | undefined;
+    let after = Number.MIN_SAFE_INTEGER;
     for (;;) {
-      const last = after;
-      const rows = this.#run(() => (last === undefined ? this.#st.firstPage.all(FOLD_PAGE) : this.#st.nextPage.all(last, FOLD_PAGE)));
+      const from = after;
+      const rows = this.#run(() => this.#st.page.all(from, FOLD_PAGE));
       for (const row of rows) {
-        const next = await fn(toEntry(row), acc);
+        let next = fn(toEntry(row), acc);
+        // Await only real promises: a microtask per entry adds up over a million.
+        if (isThenable(next)) next = await next;
         if (next instanceof Halt) return next.acc;
         acc = next;
       }
       if (rows.length < FOLD_PAGE) return acc;
-      after = rows[rows.length - 1]!.key;
+      after = rows[rows.length - 1]![ROWID];
     }
   }
 
@@ -332,6 +338,10 @@ export class FileStore implements SessionStore {
       throw storeError(this.file, err);
     }
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function statOrUndefined(file: string): Stats | undefined {
