@@ -186,8 +186,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
 export interface MemcachedServer {
   port: number;
   /** Send raw text-protocol lines; resolves with the reply up to and including a line matching `until`. */
-  raw(command: string, until?: RegExp): Promise<string>;
+  raw(command: string | Buffer, until?: RegExp): Promise<string>;
   stop(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that accepts connections but never answers. */
+  pause(): void;
+  resume(): void;
   cleanup(): Promise<void>;
 }
 
@@ -202,14 +205,22 @@ export async function startMemcached(): Promise<MemcachedServer> {
     raw: (command, until = /^(END|STORED|NOT_STORED|DELETED|NOT_FOUND|OK|ERROR.*|CLIENT_ERROR.*|SERVER_ERROR.*|\d+)\r\n/m) =>
       memcachedRaw(port, command, until),
     stop: () => stopByPidFile(pidFile),
+    pause: () => signal(pidFile, 'SIGSTOP'),
+    resume: () => signal(pidFile, 'SIGCONT'),
     cleanup: async () => {
+      signal(pidFile, 'SIGCONT');
       await stopByPidFile(pidFile);
       cleanup();
     },
   };
 }
 
-function memcachedRaw(port: number, command: string, until: RegExp): Promise<string> {
+function signal(pidFile: string, name: NodeJS.Signals): void {
+  const pid = readPid(pidFile);
+  if (pid !== undefined && alive(pid)) process.kill(pid, name);
+}
+
+function memcachedRaw(port: number, command: string | Buffer, until: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let reply = '';
@@ -230,7 +241,7 @@ function memcachedRaw(port: number, command: string, until: RegExp): Promise<str
       clearTimeout(timer);
       reject(err);
     });
-    socket.write(command.endsWith('\r\n') ? command : `${command}\r\n`);
+    socket.write(Buffer.isBuffer(command) ? command : `${command.replace(/\r\n$/, '')}\r\n`);
   });
 }
 

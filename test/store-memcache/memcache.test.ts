@@ -1,0 +1,145 @@
+/**
+ * What is specific to the memcached backend: apr-util's server choice, the
+ * exptime rules (relative up to 30 days, absolute beyond, capped in 2038),
+ * iteration through lru_crawler metadump, counters with incr, and bounded
+ * failures. The shared behaviour is in test/conformance.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SessctlError } from '../../src/lib/errors.js';
+import { memcachedExptime, memcachedServerIndex } from '../../src/lib/store/apache.js';
+import { parseMemcacheUrl } from '../../src/lib/store/memcache.js';
+import { parseDumpLine } from '../../src/lib/store/memcache-client.js';
+import { openStore } from '../../src/lib/store/open.js';
+import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
+import { testEntry } from '../conformance/entries.js';
+import { freePort, requireTool } from '../helpers/env.js';
+import { startMemcached, type MemcachedServer } from '../helpers/servers.js';
+
+const hasMemcached = requireTool('memcached', 'memcached');
+const SALT = 0x3e3c;
+
+describe('memcached layout helpers', () => {
+  it("apr-util's hash: (crc32(key) >> 16) & 0x7fff, modulo the server count", () => {
+    // The CRC-32 check value: crc32("123456789") = 0xCBF43926, so the hash is 0x4BF4 = 19444.
+    expect(memcachedServerIndex('123456789', 32768)).toBe(19444);
+    expect(memcachedServerIndex('123456789', 7)).toBe(19444 % 7);
+    expect(memcachedServerIndex('123456789', 1)).toBe(0);
+  });
+
+  it('exptime: relative up to 30 days, absolute beyond, never past 2^31-1', () => {
+    const now = 1_800_000_000;
+    expect(memcachedExptime(300, now)).toBe(300);
+    expect(memcachedExptime(2_592_000, now)).toBe(2_592_000);
+    expect(memcachedExptime(2_592_001, now)).toBe(now + 2_592_001);
+    expect(memcachedExptime(1_000_000_000, now)).toBe(2 ** 31 - 1);
+  });
+
+  it('parses metadump lines with URL-encoded keys', () => {
+    expect(parseDumpLine('key=mod_ssl-sess%3Aab12 exp=1795304487 la=1795304387 cas=1 fetch=no cls=1 size=77')).toEqual({ key: 'mod_ssl-sess:ab12', exp: 1795304487 });
+    expect(parseDumpLine('key=x exp=-1 la=1 cas=2 fetch=no cls=1 size=60')).toEqual({ key: 'x', exp: -1 });
+    expect(parseDumpLine('garbage')).toBeUndefined();
+  });
+
+  it('parses server lists and rejects bad ones', () => {
+    expect(parseMemcacheUrl('memcache://a:1,b,[::1]:3?prefix=x:')).toMatchObject({ servers: [{ host: 'a', port: 1 }, { host: 'b', port: 11211 }, { host: '::1', port: 3 }], prefix: 'x:' });
+    for (const bad of ['memcache://', 'memcache://a:0', 'memcache://a:1?cluster=1', 'memcache://u:p@a:1']) expect(() => parseMemcacheUrl(bad), bad).toThrow(SessctlError);
+  });
+});
+
+describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
+  const servers: MemcachedServer[] = [];
+  let store: SessionStore;
+  let url: string;
+
+  beforeAll(async () => {
+    servers.push(await startMemcached(), await startMemcached());
+    url = `memcache://${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`;
+  });
+
+  afterAll(async () => {
+    await store?.terminate();
+    for (const server of servers) await server.cleanup();
+  });
+
+  beforeEach(async () => {
+    for (const server of servers) await server.raw('flush_all', /^OK\r\n/m);
+    await store?.terminate();
+    store = await openStore(url);
+  });
+
+  it("writes each session to the server apr-util picks, under Apache's key, with a relative exptime", async () => {
+    const now = nowSeconds();
+    for (let i = 0; i < 12; i++) {
+      const e = testEntry(i, { salt: SALT, expiresAt: now + 600 });
+      await store.update(e);
+      const key = `mod_ssl-sess:${e.key}`;
+      const chosen = memcachedServerIndex(key, 2);
+      for (const [n, server] of servers.entries()) {
+        const reply = await server.raw(`mg ${key} v t`, /^(EN|VA .*\r\n[\s\S]*)\r\n$/);
+        if (n !== chosen) {
+          expect(reply).toBe('EN\r\n');
+          continue;
+        }
+        const [head] = reply.split('\r\n');
+        const ttl = Number(/ t(-?\d+)/.exec(head!)![1]);
+        expect(ttl).toBeGreaterThan(590);
+        expect(ttl).toBeLessThanOrEqual(600);
+        expect(head).toBe(`VA ${e.der.length} t${ttl}`);
+      }
+    }
+    expect(await store.size()).toBe(12);
+  });
+
+  it('a lifetime beyond 30 days is sent as an absolute time, so the entry stays', async () => {
+    const e = testEntry(20, { salt: SALT, expiresAt: nowSeconds() + 90 * 24 * 3600 });
+    await store.update(e);
+    const got = await store.lookup(e.key);
+    expect(got?.expiresAt).toBe(e.expiresAt);
+    const server = servers[memcachedServerIndex(`mod_ssl-sess:${e.key}`, 2)]!;
+    const ttl = Number(/ t(\d+)/.exec(await server.raw(`mg mod_ssl-sess:${e.key} t`, /\r\n$/))![1]);
+    expect(Math.abs(ttl - 90 * 24 * 3600)).toBeLessThanOrEqual(2);
+  });
+
+  it('reads a session Apache wrote (DER only): fields from the DER, expiry from the exptime', async () => {
+    const e = testEntry(21, { salt: SALT, vector: '07-server-tls12-dhe-rsa-aes128gcm-alpn' });
+    const key = `mod_ssl-sess:${e.key}`;
+    const server = servers[memcachedServerIndex(key, 2)]!;
+    await server.raw(Buffer.concat([Buffer.from(`set ${key} 0 900 ${e.der.length}\r\n`), e.der, Buffer.from('\r\n')]), /STORED\r\n/);
+    const got = await store.lookup(e.key);
+    expect(got!.der.equals(e.der)).toBe(true);
+    expect(got).toMatchObject({ role: 'server', cipher: e.cipher, protocol: e.protocol, insertedAt: e.createdAt });
+    expect(Math.abs(got!.expiresAt - (nowSeconds() + 900))).toBeLessThanOrEqual(2);
+    expect(await store.foldl((x, acc: string[]) => [...acc, x.key], [])).toEqual([e.key]);
+  });
+
+  it('counters live in memcached (add, then incr) and are shared', async () => {
+    const second = await openStore(url);
+    try {
+      await store.addCounters({ hits: 4 });
+      await second.addCounters({ hits: 1, misses: 2 });
+      expect(await second.counters()).toMatchObject({ hits: 5, misses: 2 });
+      const key = 'sessctl:mod_ssl-sess:counters:hits';
+      expect(await servers[memcachedServerIndex(key, 2)]!.raw(`get ${key}`, /END\r\n$/)).toMatch(/\r\n5\r\n/);
+    } finally {
+      await second.terminate();
+    }
+  });
+
+  it('a server that is down or stalls gives one clear error within the timeout', async () => {
+    const port = await freePort();
+    const down = await openStore(`memcache://127.0.0.1:${servers[0]!.port},127.0.0.1:${port}`, { timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(SessctlError);
+    expect((down as Error).message).toBe(`memcached 127.0.0.1:${port} is not reachable (connection refused)`);
+
+    const stalled = await openStore(url, { timeoutMs: 500 });
+    servers[1]!.pause();
+    try {
+      const err = await stalled.size().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SessctlError);
+      expect((err as Error).message).toBe(`memcached 127.0.0.1:${servers[1]!.port} is not answering (timed out after 0.5 s)`);
+    } finally {
+      servers[1]!.resume();
+      await stalled.terminate();
+    }
+  });
+});
