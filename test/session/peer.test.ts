@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
 import { rfc2253, summarizePeer } from '../../src/lib/session/peer.js';
+import { decodeSession, encodeSession } from '../../src/lib/session/codec.js';
+import { sessionView } from '../../src/lib/session/view.js';
+import { sessionText } from '../../src/lib/session/text.js';
 import { requireTool, tempDir } from '../helpers/env.js';
 
 const hasOpenssl = requireTool('openssl', 'openssl');
@@ -34,6 +37,14 @@ describe.skipIf(!hasOpenssl)('summarizePeer on certificates made by openssl', ()
     expect(summary.subject).toContain('UID=42+OU=R\\+D');
     expect(summary.keyType).toBe('EC P-256');
     expect(summary.sha256).toBe(createHash('sha256').update(der).digest('hex').toUpperCase());
+  });
+
+  test('control characters in a peer name never reach the terminal raw', () => {
+    const der = makeCertificate('ctrl', ['-algorithm', 'ED25519'], '/CN=evil\u009b31m\u001b[2Jx.test'.replace(/\\u(....)/g, (_, h) => String.fromCharCode(Number.parseInt(h, 16))));
+    const session = decodeSession(encodeSession({ version: 1, sslVersion: 0x0303, cipherId: 0xc02f, sessionId: Buffer.alloc(32, 1), masterKey: Buffer.alloc(48, 2), peer: der }));
+    const text = sessionText(sessionView(session, { showSecrets: false, now: 0 }));
+    expect(text).toContain('CN=evil');
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
   test.each([

@@ -31,7 +31,7 @@ describe('readSessionBlobs', () => {
 
   test('a wrong PEM header is named', () => {
     const cert = first.pem.toString().replace(/SSL SESSION PARAMETERS/g, 'CERTIFICATE');
-    expect(rejected(cert, 'cert.pem')).toBe('cert.pem: expected a "SSL SESSION PARAMETERS" PEM block, found CERTIFICATE');
+    expect(rejected(cert, 'cert.pem')).toBe('cert.pem: expected an "SSL SESSION PARAMETERS" PEM block, found CERTIFICATE');
   });
 
   test('broken base64', () => {

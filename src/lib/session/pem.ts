@@ -71,7 +71,7 @@ export function readSessionBlobs(data: Buffer, source: string): Buffer[] {
   if (sessions.length === 0) {
     if (blocks.length > 0) {
       const labels = [...new Set(blocks.map((block) => block.label))].join(', ');
-      throw invalidInput(`${source}: expected a "${PEM_LABEL}" PEM block, found ${labels}`);
+      throw invalidInput(`${source}: expected an "${PEM_LABEL}" PEM block, found ${labels}`);
     }
     throw invalidInput(`${source}: not an SSL session (neither DER nor PEM with -----BEGIN ${PEM_LABEL}-----)`);
   }

@@ -44,6 +44,14 @@ function expiry(view: SessionView): string {
 
 const orNone = (value: string | null) => value ?? 'None';
 
+/**
+ * Certificate names come from the peer: Node escapes C0 controls in them, but
+ * C1 controls (U+0080..U+009F, e.g. CSI) and DEL still reach the terminal.
+ */
+function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** The session as text, one field per line, ending with a newline. */
 export function sessionText(view: SessionView): string {
   const lines: string[] = ['SSL-Session:'];
@@ -89,11 +97,11 @@ export function sessionText(view: SessionView): string {
     const sub = (label: string, value: string) => lines.push(`${INDENT}${INDENT}${label}: ${value}`);
     if (peer.error) sub('Error   ', peer.error);
     else {
-      sub('Subject ', peer.subject);
-      sub('Issuer  ', peer.issuer);
+      sub('Subject ', terminalSafe(peer.subject));
+      sub('Issuer  ', terminalSafe(peer.issuer));
       sub('Validity', `${peer.validFrom} to ${peer.validTo}`);
       sub('Key     ', peer.keyType);
-      if (peer.subjectAltName) sub('SAN     ', peer.subjectAltName);
+      if (peer.subjectAltName) sub('SAN     ', terminalSafe(peer.subjectAltName));
     }
     sub('SHA-256 ', peer.sha256);
   }
