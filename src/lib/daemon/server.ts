@@ -181,9 +181,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       if (closing && inFlight === 0) drained?.();
     });
-    if (closing) res.setHeader('connection', 'close');
     dispatch(req, res, (name) => (route = name)).catch((err: unknown) => fail(res, err, route));
   };
+
+  /** Status and headers; once stopping, every answer closes its connection. */
+  function head(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders = {}): void {
+    if (closing) res.shouldKeepAlive = false;
+    res.writeHead(status, headers);
+  }
+
+  function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    head(res, status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function sendEmpty(res: http.ServerResponse): void {
+    head(res, 204);
+    res.end();
+  }
 
   function fail(res: http.ServerResponse, err: unknown, route: string): void {
     let status = 500;
@@ -230,7 +246,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         named('lookup');
         const entry = await store.lookup(key);
         if (entry === undefined) throw new HttpError(404, 'not_found', 'no such session');
-        res.writeHead(200, { 'content-type': DER_TYPE, 'content-length': entry.der.length, [ENTRY_HEADER]: asciiJson(metaOf(entry)) });
+        head(res, 200, { 'content-type': DER_TYPE, 'content-length': entry.der.length, [ENTRY_HEADER]: asciiJson(metaOf(entry)) });
         res.end(method === 'HEAD' ? undefined : entry.der);
         return;
       }
@@ -312,7 +328,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (method === 'GET') {
           const ring = await store.readKeyRing();
           if (ring === undefined) throw new HttpError(404, 'not_found', 'no ticket-key ring stored');
-          res.writeHead(200, { 'content-type': DER_TYPE, 'content-length': ring.length });
+          head(res, 200, { 'content-type': DER_TYPE, 'content-length': ring.length });
           res.end(ring);
           return;
         }
@@ -331,7 +347,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         named('metrics');
         const [sessions, counters] = await Promise.all([store.size(), store.counters()]);
         const text = metrics.render({ sessions, counters, droppedConnections: dropped });
-        res.writeHead(200, { 'content-type': METRICS_TYPE, 'content-length': Buffer.byteLength(text) });
+        head(res, 200, { 'content-type': METRICS_TYPE, 'content-length': Buffer.byteLength(text) });
         res.end(text);
         return;
       }
@@ -455,17 +471,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function methodNotAllowed(res: http.ServerResponse, allow: string): HttpError {
   res.setHeader('allow', allow);
   return new HttpError(405, 'method_not_allowed', `method not allowed here (allowed: ${allow})`);
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendEmpty(res: http.ServerResponse): void {
-  res.writeHead(204);
-  res.end();
 }
 
 /** The request body, at most `max` bytes (413 beyond, without reading the rest). */
