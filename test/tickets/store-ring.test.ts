@@ -1,0 +1,48 @@
+/** The ring kept in a store (capabilities.keyRing) so a fleet shares it. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/lib/store/open.js';
+import { nodeTicketKeys } from '../../src/lib/tickets/formats/node.js';
+import { currentKey, decodeRing, nextKey } from '../../src/lib/tickets/ring.js';
+import { rotateKeys, storeRing } from '../../src/lib/tickets/rotate.js';
+import { runCli, tempDir } from '../helpers/env.js';
+
+const tmp = tempDir('sessctl-store-ring-');
+afterAll(() => tmp.cleanup());
+const T0 = 1_800_000_000;
+
+describe('ring in a store', () => {
+  it('rotates a ring kept in memory: and reads it back as bytes', async () => {
+    const store = await openStore('memory:');
+    const ring = storeRing(store);
+    expect((await rotateKeys({ ring, now: T0, outputs: [] })).status).toBe('created');
+    const first = decodeRing((await store.readKeyRing!())!, 'memory');
+    const report = await rotateKeys({ ring, now: T0 + 3600, outputs: [], ifOlderThan: 7200 });
+    expect(report.status).toBe('not-due');
+    expect(report.dueAt).toBe(T0 + 7200);
+    await rotateKeys({ ring, now: T0 + 7200, outputs: [] });
+    const second = decodeRing((await store.readKeyRing!())!, 'memory');
+    expect(currentKey(second).name).toEqual(nextKey(first).name);
+    expect(nodeTicketKeys(second)).toHaveLength(48);
+    await store.terminate();
+  });
+
+  it('CLI: --store keeps the ring in the cache file; --push copies a file ring into a store', async () => {
+    const db = path.join(tmp.dir, 'cache.db');
+    const made = await runCli(['rotate-keys', '--store', db, '--write', `node:${path.join(tmp.dir, 'node.key')}`], { cwd: tmp.dir });
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    const store = await openStore(db);
+    const ring = decodeRing((await store.readKeyRing!())!, db);
+    expect(readFileSync(path.join(tmp.dir, 'node.key'))).toEqual(nodeTicketKeys(ring));
+    await store.terminate();
+
+    const pushed = await runCli(['rotate-keys', '--ring', 'ring.json', '--push', db, '--json'], { cwd: tmp.dir });
+    expect(pushed.code).toBe(0);
+    expect(JSON.parse(pushed.stdout).pushed).toHaveLength(1);
+    const again = await openStore(db);
+    expect((await again.readKeyRing!())!).toEqual(readFileSync(path.join(tmp.dir, 'ring.json')));
+    await again.terminate();
+  });
+});
