@@ -17,7 +17,8 @@
 // --session-timeout SECONDS, --max-size N, --no-tickets (session IDs only),
 // --store-ticket-keys (encrypt tickets under the current key of the store's
 // key ring, `sessctl rotate-keys`, re-read every 10 s).
-// GET /stats answers with the store's counters and this process's store errors.
+// GET /stats answers with the store's counters (after writing this process's
+// own, which are batched for a second) and this process's store errors.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -123,6 +124,7 @@ try {
 server.on('request', async (req, res) => {
   if (req.url === '/stats') {
     let counters;
+    await cache.settled(); // write this process's counters first (they are batched)
     try {
       counters = await store.counters();
     } catch (err) {

@@ -32,6 +32,21 @@ describe('server role', () => {
     expect((await store.lookup(s.id.toString('hex')))?.role).toBe('server');
   });
 
+  it('writes counters in batches: one addCounters for many handshakes, at once on settled()', async () => {
+    const { store, cache } = setup({ countersFlushMs: 60_000 });
+    let writes = 0;
+    const add = store.addCounters.bind(store);
+    store.addCounters = (delta) => ((writes += 1), add(delta));
+    const s = makeSession(SERVER_TLS12, 1, { time: T0 });
+    await cache.saveServerSession(s.id, s.der);
+    for (let i = 0; i < 5; i += 1) await cache.findServerSession(s.id);
+    await cache.findServerSession(makeSession(SERVER_TLS12, 2, { time: T0 }).id);
+    expect((await store.counters()).hits).toBe(0);
+    await cache.settled();
+    expect(writes).toBe(1);
+    expect(await store.counters()).toMatchObject({ hits: 5, misses: 1 });
+  });
+
   it('does not resume an expired session: counts a timeout (not a miss) and removes it', async () => {
     const { store, cache, clock } = setup();
     const s = makeSession(SERVER_TLS12, 1, { time: T0, timeout: 300 });

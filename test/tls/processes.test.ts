@@ -61,6 +61,7 @@ describe.skipIf(!HAS_OPENSSL)('two server processes sharing one cache file', () 
     const before = (await httpsGet(other.port, '/stats')) as { counters: { hits: number; misses: number } };
     expect((await sClient(other.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('New');
     expect((await sClient(b.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('Reused');
+    await httpsGet(b.port, '/stats'); // makes B write its batched counters
     const after = (await httpsGet(other.port, '/stats')) as { counters: { hits: number; misses: number } };
     // Shared counters: B's resumption is the one hit; the other context's lookup is a miss.
     expect(after.counters.hits - before.counters.hits).toBe(1);

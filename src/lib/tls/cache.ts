@@ -32,6 +32,9 @@ export const AUTO_CLEAR_EVERY = 255;
 /** Longest a handshake waits for the store before going on without it. */
 export const DEFAULT_STORE_TIMEOUT_MS = 2000;
 
+/** How often counted hits, misses... are written to the store, by default. */
+export const DEFAULT_COUNTERS_FLUSH_MS = 1000;
+
 /** At most one store-error line per this many milliseconds; the rest are counted in the next line. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -78,6 +81,12 @@ export interface CacheOptions {
   sessionsPerServer?: number;
   /** Give up on the store after this many milliseconds (default 2000). */
   storeTimeoutMs?: number;
+  /**
+   * Counters reach the store at most this often (default 1000 ms; 0: after
+   * every handshake). Until then `sessctl stats` does not show them, and a
+   * killed process loses them; settled() writes them at once.
+   */
+  countersFlushMs?: number;
   /** Unix seconds; tests pass their own clock. */
   now?: () => number;
   /** One line per event worth an operator's attention (default: stderr). Never given secrets. */
@@ -108,6 +117,7 @@ export class SessionCache {
   readonly #sessionsPerServer: number;
   readonly #saveTls13Sessions: boolean;
   readonly #storeTimeoutMs: number;
+  readonly #countersFlushMs: number;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
 
@@ -116,6 +126,7 @@ export class SessionCache {
   #inserts = 0;
   #pendingCounters: Partial<Counters> = {};
   #countersFlush: Promise<void> | undefined;
+  #countersTimer: NodeJS.Timeout | undefined;
   readonly #background = new Set<Promise<unknown>>();
   #lastErrorLogAt = -Infinity;
   #unloggedErrors = 0;
@@ -136,6 +147,7 @@ export class SessionCache {
     this.#sessionsPerServer = options.sessionsPerServer ?? DEFAULT_SESSIONS_PER_SERVER;
     this.#saveTls13Sessions = options.saveTls13Sessions ?? false;
     this.#storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.#countersFlushMs = options.countersFlushMs ?? DEFAULT_COUNTERS_FLUSH_MS;
     this.#now = options.now ?? nowSeconds;
     this.#log = options.logger ?? defaultLogger;
   }
@@ -238,9 +250,13 @@ export class SessionCache {
     return removed ?? 0;
   }
 
-  /** Resolves when the writes this cache started in the background (counters, removals, flushes) are done. */
+  /**
+   * Resolves when the writes this cache started in the background (removals,
+   * flushes) are done and the counters counted so far are in the store.
+   */
   async settled(): Promise<void> {
-    while (this.#background.size > 0 || this.#countersFlush) {
+    while (this.#background.size > 0 || this.#countersFlush || this.#countersTimer) {
+      if (this.#countersTimer) this.#flushCounters();
       await Promise.allSettled([...this.#background, this.#countersFlush]);
     }
   }
@@ -319,11 +335,27 @@ export class SessionCache {
     this.#inBackground(this.#guard('delete', () => this.store.delete(key)));
   }
 
-  /** Counters are coalesced: at most one addCounters in flight, the next carries everything counted meanwhile. */
+  /**
+   * Counters are added up here and written at most every `countersFlushMs`
+   * (one addCounters for everything counted meanwhile): a write per handshake
+   * would cost more than the lookup itself. settled() writes at once.
+   */
   #count(delta: Partial<Counters>): void {
     for (const [name, value] of Object.entries(delta) as [keyof Counters, number][]) {
       this.#pendingCounters[name] = (this.#pendingCounters[name] ?? 0) + value;
     }
+    if (this.#countersTimer || this.#countersFlush) return;
+    if (this.#countersFlushMs === 0) {
+      this.#flushCounters();
+      return;
+    }
+    this.#countersTimer = setTimeout(() => this.#flushCounters(), this.#countersFlushMs);
+    this.#countersTimer.unref();
+  }
+
+  #flushCounters(): void {
+    clearTimeout(this.#countersTimer);
+    this.#countersTimer = undefined;
     if (this.#countersFlush) return;
     this.#countersFlush = (async () => {
       while (Object.keys(this.#pendingCounters).length > 0) {
