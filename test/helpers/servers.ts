@@ -257,13 +257,13 @@ export interface ApacheServer {
 
 const APACHE_MODULES = '/usr/lib/apache2/modules';
 
-/** A self-signed certificate for `names` in `dir` (cert.pem, key.pem). */
+/** A self-signed certificate for `names` (host names or IP addresses) in `dir` (cert.pem, key.pem). */
 export function makeCertificate(dir: string, names: string[] = ['localhost']): { cert: string; key: string } {
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   const r = spawnSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+    '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => (net.isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}`,
     '-keyout', key, '-out', cert,
   ]);
   if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr.toString()}`);

@@ -9,8 +9,8 @@ import { metaKey, parseRedisUrl } from '../../src/lib/store/redis.js';
 import { openStore } from '../../src/lib/store/open.js';
 import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
 import { testEntry } from '../conformance/entries.js';
-import { requireTool } from '../helpers/env.js';
-import { startRedis, type RedisServer } from '../helpers/servers.js';
+import { freePort, requireTool } from '../helpers/env.js';
+import { makeCertificate, startRedis, type RedisServer } from '../helpers/servers.js';
 
 const hasRedis = requireTool('redis-server', 'redis-server');
 const SALT = 0x7ed1;
@@ -161,5 +161,28 @@ describe.skipIf(!hasRedis)('Redis backend on a real server', () => {
     expect(err).toBeInstanceOf(SessctlError);
     expect((err as Error).message).toMatch(/refused the credentials/);
     expect((err as Error).message).not.toContain('wrong@');
+  });
+
+  it('rediss:// speaks TLS, verifying the server against --ca', async () => {
+    const { cert, key } = makeCertificate(redis.dir, ['127.0.0.1']);
+    const tlsPort = await freePort();
+    const tlsRedis = await startRedis({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'] });
+    try {
+      const tls = await openStore(`rediss://127.0.0.1:${tlsPort}`, { ca: cert });
+      try {
+        const e = testEntry(7, { salt: SALT });
+        await tls.update(e);
+        expect((await tls.lookup(e.key))?.der.equals(e.der)).toBe(true);
+        expect((await tlsRedis.cli('exists', `mod_ssl-sess:${e.key}`)).trim()).toBe('1');
+      } finally {
+        await tls.terminate();
+      }
+      // Without the CA the self-signed server is refused: one clear error, no hang.
+      const untrusted = await openStore(`rediss://127.0.0.1:${tlsPort}`, { timeoutMs: 2000 }).catch((err: unknown) => err);
+      expect(untrusted).toBeInstanceOf(SessctlError);
+      expect((untrusted as Error).message).toBe(`redis 127.0.0.1:${tlsPort}: TLS handshake failed (self-signed certificate)`);
+    } finally {
+      await tlsRedis.cleanup();
+    }
   });
 });

@@ -407,6 +407,10 @@ export class RedisStore implements SessionStore {
     if (auth !== undefined) {
       return new SessctlError(`${this.#where} refused the credentials: ${auth}`, { cause: err, suggestions: ['give USER:PASSWORD in the URL: redis://USER:PASSWORD@HOST:PORT'] });
     }
+    const tls = [message, this.#lastError?.message ?? ''].find((m) => /certificate|self.signed|wrong version number|SSL routines|ERR_TLS|Hostname\/IP does not match/i.test(m));
+    if (tls !== undefined) {
+      return new SessctlError(`${this.#where}: TLS handshake failed (${tls.split('\n')[0]})`, { cause: err, suggestions: ['give the CA that signed the Redis certificate with --ca FILE'] });
+    }
     if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Reached the max retries|Cluster isn't ready|None of startup nodes|Failed to refresh slots|connect ETIMEDOUT/i.test(message)) {
       const detail = this.#lastError && this.#lastError.message !== message ? `${message}; ${this.#lastError.message}` : message;
       return new SessctlError(`${this.#where} is not reachable (${shortReason(detail)})`, { cause: err, suggestions: ['check that Redis is running and the URL is right'] });
