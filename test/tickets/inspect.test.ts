@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeSession, encodeSession } from '../../src/lib/session/codec.js';
 import type { Session } from '../../src/lib/session/types.js';
-import { decryptTicket, inspectTicket, splitTicket } from '../../src/lib/tickets/inspect.js';
+import { decryptTicket, inspectionText, inspectTicket, splitTicket } from '../../src/lib/tickets/inspect.js';
 import { createRing, currentKey, nextKey, rotateRing, type TicketKey } from '../../src/lib/tickets/ring.js';
 import { VECTORS } from '../helpers/env.js';
 
@@ -43,6 +43,10 @@ describe('inspectTicket', () => {
         serverSession: { protocol: 'TLSv1.2', cipher: 'DHE-RSA-AES128-GCM-SHA256', masterKeyMatches: true, sessionIdContext: Buffer.from('login-portal').toString('hex') },
       });
       expect(JSON.stringify(result)).not.toContain(server.masterKey.toString('hex'));
+      const text = inspectionText(result, T0 + 60);
+      expect(text).toContain(`Key name  : ${currentKey(ring).name.toString('hex')}`);
+      expect(text).toContain('In ring   : current key');
+      expect(text).toContain("master key matches the client's");
       const opened = decryptTicket(client, ring)!;
       expect(encodeSession(decodeSession(opened.der))).toEqual(serverDer);
     });

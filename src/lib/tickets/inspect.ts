@@ -162,3 +162,21 @@ export function inspectTicket(session: Session, ring: KeyRing | undefined, now: 
   };
   return result;
 }
+
+/** The inspection as lines for `get`'s text output (no secrets), in sess_id -text's style. */
+export function inspectionText(i: TicketInspection, now: number): string {
+  if (!i.hasTicket) return '';
+  const lines = ['Ticket:', `    Key name  : ${i.keyName ?? '(too short to carry one)'}`, `    Format    : ${i.format === 'openssl' ? 'OpenSSL (key name | IV | AES-CBC | HMAC-SHA256)' : 'opaque'}, ${i.length} bytes`];
+  if (i.ring) {
+    const until = i.ring.decryptsUntil === undefined ? '' : ` until ${new Date(i.ring.decryptsUntil * 1000).toISOString().replace('.000Z', 'Z')}`;
+    const state = i.ring.known ? `${i.ring.state} key${i.ring.state === 'previous' ? ` (decrypts${until}, ${Math.max(0, (i.ring.decryptsUntil ?? now) - now)} s left)` : ''}` : 'not in the ring';
+    lines.push(`    In ring   : ${state}`, `    Resumes   : ${i.ring.resumes ? 'yes' : 'no'}`);
+  }
+  if (i.mac) lines.push(`    HMAC      : ${i.mac}`);
+  if (i.serverSession) {
+    const s = i.serverSession;
+    lines.push(`    Inside    : ${s.protocol} ${s.cipher}${s.sni ? `, SNI ${s.sni}` : ''}; master key ${s.masterKeyMatches ? 'matches' : 'DIFFERS from'} the client's`);
+  }
+  if (i.problem) lines.push(`    Problem   : ${i.problem}`);
+  return lines.join('\n');
+}
