@@ -187,6 +187,26 @@ describe('decodeSession on hostile input', () => {
   });
 });
 
+describe('encodeSession writes only what decodeSession accepts', () => {
+  const base: Session = { version: 1, sslVersion: 0x0303, cipherId: 0xc030, sessionId: Buffer.alloc(32), masterKey: Buffer.alloc(48) };
+  test.each<[string, Partial<Session>, RegExp]>([
+    ['cipherId', { cipherId: 0x10000 }, /cipher id 65536 is not a 2-byte value/],
+    ['sessionId', { sessionId: Buffer.alloc(33) }, /session id of 33 bytes/],
+    ['masterKey', { masterKey: Buffer.alloc(65) }, /master key of 65 bytes/],
+    ['sslVersion', { sslVersion: 0x10000 }, /ssl_version must be an integer from 0 to 65535/],
+    ['timeout', { timeout: -1 }, /timeout must be an integer from 0/],
+    ['ticketAgeAdd', { ticketAgeAdd: 2 ** 32 }, /tlsext_tick_age_add must be an integer from 0 to 4294967295/],
+    ['compId', { compId: Buffer.from([1, 2]) }, /comp_id of 2 bytes \(expected 1\)/],
+    ['sessionIdContext', { sessionIdContext: Buffer.alloc(33) }, /session_id_context of 33 bytes \(at most 32\)/],
+    ['sni', { sni: 'bücher.例え' }, /tlsext_hostname holds characters that are not single bytes/],
+    ['peer', { peer: Buffer.from('0201', 'hex') }, /peer must be a DER certificate/],
+    ['ticket', { ticket: Buffer.alloc(70_000) }, /more than the 65536-byte limit/],
+  ])('rejects a bad %s', (_field, change, message) => {
+    expect(() => encodeSession({ ...base, ...change })).toThrow(message);
+    expect(() => encodeSession({ ...base, ...change })).toThrow(SessctlError);
+  });
+});
+
 describe('properties (fast-check)', () => {
   test('random bytes are rejected with a SessctlError or decode canonically', () => {
     fc.assert(

@@ -115,6 +115,9 @@ function checkStructure(der: Uint8Array): number[] {
 
 type IntegerRange = 'uint32' | 'int32' | 'int64';
 
+/** Largest value accepted per OpenSSL integer type (non-negative only: no field of a real session is negative). */
+const INTEGER_MAX: Record<IntegerRange, number> = { uint32: UINT32_MAX, int32: INT32_MAX, int64: Number.MAX_SAFE_INTEGER };
+
 interface IntegerField {
   kind: 'integer';
   range: IntegerRange;
@@ -263,7 +266,7 @@ function readInteger(element: Element, field: string, range: IntegerRange): numb
   if (bytes.length > 9) throw fail(`${at}: INTEGER of ${bytes.length} bytes is out of range`);
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  const max = range === 'uint32' ? BigInt(UINT32_MAX) : range === 'int32' ? BigInt(INT32_MAX) : BigInt(Number.MAX_SAFE_INTEGER);
+  const max = BigInt(INTEGER_MAX[range]);
   if (value > max) throw fail(`${at}: ${value} is out of range (at most ${max})`);
   return Number(value);
 }
@@ -414,8 +417,10 @@ function tlv(tagByte: number, content: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([tagByte]), encodeLength(content.length), content]);
 }
 
-function encodeInteger(value: number, name: string): Buffer {
-  if (!Number.isSafeInteger(value) || value < 0) throw invalidInput(`cannot encode SSL session: ${name} must be a non-negative integer, got ${value}`);
+const cannotEncode = (what: string) => invalidInput(`cannot encode SSL session: ${what}`);
+
+function encodeInteger(value: number, name: string, max: number): Buffer {
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) throw cannotEncode(`${name} must be an integer from 0 to ${max}, got ${value}`);
   let hex = value.toString(16);
   if (hex.length % 2 === 1) hex = `0${hex}`;
   if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
@@ -426,17 +431,15 @@ const octetString = (bytes: Uint8Array) => tlv(0x04, bytes);
 
 /** Encode a session as i2d_SSL_SESSION does: canonical DER, optional fields only when present. */
 export function encodeSession(session: Session): Buffer {
-  if (!Number.isInteger(session.cipherId) || session.cipherId < 0 || session.cipherId > 0xffff) {
-    throw invalidInput(`cannot encode SSL session: cipher id ${session.cipherId} is not a 2-byte value`);
-  }
-  if (session.sessionId.length > SSL_MAX_SSL_SESSION_ID_LENGTH) {
-    throw invalidInput(`cannot encode SSL session: session id of ${session.sessionId.length} bytes (at most ${SSL_MAX_SSL_SESSION_ID_LENGTH})`);
-  }
+  if (!Number.isInteger(session.cipherId) || session.cipherId < 0 || session.cipherId > 0xffff) throw cannotEncode(`cipher id ${session.cipherId} is not a 2-byte value`);
   const cipher = Buffer.alloc(2);
   cipher.writeUInt16BE(session.cipherId);
+  if (session.version !== SSL_SESSION_ASN1_VERSION) throw cannotEncode(`version must be ${SSL_SESSION_ASN1_VERSION}`);
+  if (session.sessionId.length > SSL_MAX_SSL_SESSION_ID_LENGTH) throw cannotEncode(`session id of ${session.sessionId.length} bytes (at most ${SSL_MAX_SSL_SESSION_ID_LENGTH})`);
+  if (session.masterKey.length > MAX_MASTER_KEY_LENGTH) throw cannotEncode(`master key of ${session.masterKey.length} bytes (at most ${MAX_MASTER_KEY_LENGTH})`);
   const parts: Buffer[] = [
-    encodeInteger(session.version, 'version'),
-    encodeInteger(session.sslVersion, 'ssl_version'),
+    encodeInteger(session.version, 'version', UINT32_MAX),
+    encodeInteger(session.sslVersion, 'ssl_version', 0xffff),
     octetString(cipher),
     octetString(session.sessionId),
     octetString(session.masterKey),
@@ -451,20 +454,29 @@ export function encodeSession(session: Session): Buffer {
     let inner: Buffer;
     switch (field.type.kind) {
       case 'integer':
-        inner = encodeInteger(value as number, field.name);
+        inner = encodeInteger(value as number, field.name, INTEGER_MAX[field.type.range]);
         break;
       case 'string':
-        if (/[^\x00-\xff]/.test(value as string)) throw invalidInput(`cannot encode SSL session: ${field.name} must be an ASCII host name (use punycode)`);
+        if (/[^\x00-\xff]/.test(value as string)) throw cannotEncode(`${field.name} holds characters that are not single bytes (write IDNs in punycode)`);
         inner = octetString(Buffer.from(value as string, 'latin1'));
         break;
       case 'certificate':
+        if ((value as Buffer)[0] !== 0x30) throw cannotEncode(`${field.name} must be a DER certificate`);
         inner = Buffer.from(value as Buffer);
         break;
-      case 'octets':
-        inner = octetString(value as Buffer);
+      case 'octets': {
+        const bytes = value as Buffer;
+        const { maxLength, exactLength } = field.type;
+        if ((exactLength !== undefined && bytes.length !== exactLength) || (maxLength !== undefined && bytes.length > maxLength)) {
+          throw cannotEncode(`${field.name} of ${bytes.length} bytes (${exactLength !== undefined ? `expected ${exactLength}` : `at most ${maxLength}`})`);
+        }
+        inner = octetString(bytes);
         break;
+      }
     }
     parts.push(tlv(0xa0 | field.tag, inner));
   }
-  return tlv(0x30, Buffer.concat(parts));
+  const der = tlv(0x30, Buffer.concat(parts));
+  if (der.length > MAX_SESSION_BYTES) throw cannotEncode(`${der.length} bytes is more than the ${MAX_SESSION_BYTES}-byte limit`);
+  return der;
 }
