@@ -73,13 +73,16 @@ function sample(count, max) {
 const rate = (count, ms) => Math.round((count / ms) * 1000);
 const fmt = (n) => n.toLocaleString('en-US');
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+/** Wall time, and this process's CPU time (the machine may be shared: CPU time is the steadier measure). */
 async function timed(fn) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await fn();
-  return { ms: performance.now() - t0, result };
+  const cpu = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, result };
 }
 
-const results = { sessions: SESSIONS };
+const results = { sessions: SESSIONS, loadBefore: os.loadavg()[0] };
 const lookupKeys = Array.from(sample(LOOKUPS, SESSIONS), keyOf);
 
 // --- 1. The cache file.
@@ -101,11 +104,13 @@ const fileLookups = await timed(async () => {
   if (found !== LOOKUPS) throw new Error(`only ${found} of ${LOOKUPS} lookups hit`);
 });
 results.fileLookup = rate(LOOKUPS, fileLookups.ms);
+results.fileLookupCpu = rate(LOOKUPS, fileLookups.cpuMs);
 
 const fileInserts = await timed(async () => {
   for (const e of entries(SESSIONS, SESSIONS + INSERTS)) await store.update(e);
 });
 results.fileInsert = rate(INSERTS, fileInserts.ms);
+results.fileInsertCpu = rate(INSERTS, fileInserts.cpuMs);
 for (let n = SESSIONS; n < SESSIONS + INSERTS; n++) await store.delete(keyOf(n));
 const size = await store.size();
 if (size !== SESSIONS) throw new Error(`expected ${SESSIONS} sessions, found ${size}`);
@@ -135,6 +140,8 @@ process.stderr.write(`file: ${fmt(results.fileLookup)} lookups/s, ${fmt(results.
   });
   results.mapLookup = rate(LOOKUPS, lookups.ms);
   results.mapInsert = rate(INSERTS, inserts.ms);
+  results.mapLookupCpu = rate(LOOKUPS, lookups.cpuMs);
+  results.mapInsertCpu = rate(INSERTS, inserts.cpuMs);
   map.clear();
 }
 process.stderr.write(`map: ${fmt(results.mapLookup)} lookups/s, ${fmt(results.mapInsert)} inserts/s\n`);
@@ -205,7 +212,8 @@ function measureCli(argv) {
   const wall = err.match(/Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)/)?.[1] ?? '';
   const wallSeconds = wall.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
   const exit = Number(err.match(/Exit status: (\d+)/)?.[1] ?? r.status);
-  return { rssMb: rssKb / 1024, wallSeconds, exit, error: exit === 0 ? undefined : err.split('\n').find((l) => l.trim() !== '') };
+  const cpuSeconds = Number(err.match(/User time \(seconds\): (\S+)/)?.[1]) + Number(err.match(/System time \(seconds\): (\S+)/)?.[1]);
+  return { rssMb: rssKb / 1024, wallSeconds, cpuSeconds, exit, error: exit === 0 ? undefined : err.split('\n').find((l) => l.trim() !== '') };
 }
 if (existsSync('/usr/bin/time')) {
   results.list = measureCli(['list', '--json']);
@@ -219,12 +227,14 @@ lines.push(`### ${new Date().toISOString().slice(0, 10)} — ${fmt(SESSIONS)} se
 lines.push('');
 lines.push(`Cache file: ${(results.fileBytes / 1024 / 1024).toFixed(0)} MiB, bulk-loaded at ${fmt(results.fileLoad.rate)} sessions/s (${seconds(results.fileLoad.ms)}, transactions of 100k).`);
 lines.push('');
-lines.push('| store | lookups/s | vs Map | inserts/s (one commit each) | vs Map |');
-lines.push('|---|---:|---:|---:|---:|');
-lines.push(`| Map in process (ceiling) | ${fmt(results.mapLookup)} | 1.00x | ${fmt(results.mapInsert)} | 1.00x |`);
-lines.push(`| cache file (FileStore, SQLite WAL) | ${fmt(results.fileLookup)} | ${ratio(results.fileLookup, results.mapLookup)} | ${fmt(results.fileInsert)} | ${ratio(results.fileInsert, results.mapInsert)} |`);
+lines.push(`Load average ${results.loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after. Rates are per wall-clock second; "per CPU s" divides by this process's CPU time instead (steadier on a shared machine; not meaningful for Redis, whose work is in the server).`);
+lines.push('');
+lines.push('| store | lookups/s | per CPU s | vs Map | inserts/s (one commit each) | per CPU s | vs Map |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|');
+lines.push(`| Map in process (ceiling) | ${fmt(results.mapLookup)} | ${fmt(results.mapLookupCpu)} | 1.00x | ${fmt(results.mapInsert)} | ${fmt(results.mapInsertCpu)} | 1.00x |`);
+lines.push(`| cache file (FileStore, SQLite WAL) | ${fmt(results.fileLookup)} | ${fmt(results.fileLookupCpu)} | ${ratio(results.fileLookup, results.mapLookup)} | ${fmt(results.fileInsert)} | ${fmt(results.fileInsertCpu)} | ${ratio(results.fileInsert, results.mapInsert)} |`);
 if (results.redisLookup) {
-  lines.push(`| Redis ${results.redisVersion ?? ''} via ioredis, loopback, awaited GET/SETEX | ${fmt(results.redisLookup)} | ${ratio(results.redisLookup, results.mapLookup)} | ${fmt(results.redisInsert)} | ${ratio(results.redisInsert, results.mapInsert)} |`);
+  lines.push(`| Redis ${results.redisVersion ?? ''} via ioredis, loopback, awaited GET/SETEX | ${fmt(results.redisLookup)} | - | ${ratio(results.redisLookup, results.mapLookup)} | ${fmt(results.redisInsert)} | - | ${ratio(results.redisInsert, results.mapInsert)} |`);
 }
 lines.push('');
 if (results.redisLookup) lines.push(`Cache file vs Redis: ${ratio(results.fileLookup, results.redisLookup)} the lookups, ${ratio(results.fileInsert, results.redisInsert)} the inserts.`);
@@ -234,7 +244,7 @@ for (const [name, m] of [['list --json', results.list], ['stats', results.stats]
   if (m === undefined) lines.push(`- \`sessctl ${name}\`: not measured (/usr/bin/time missing)`);
   else if (m.missing) lines.push(`- \`sessctl ${name}\`: not measured (the command is not built)`);
   else if (m.exit !== 0) lines.push(`- \`sessctl ${name} --store FILE\`: FAILED (exit ${m.exit}): ${m.error}`);
-  else lines.push(`- \`sessctl ${name} --store FILE\`: ${m.wallSeconds.toFixed(2)} s wall, peak RSS ${m.rssMb.toFixed(0)} MB`);
+  else lines.push(`- \`sessctl ${name} --store FILE\`: ${m.wallSeconds.toFixed(2)} s wall (${m.cpuSeconds.toFixed(2)} s CPU), peak RSS ${m.rssMb.toFixed(0)} MB`);
 }
 if (results.stats && !results.stats.missing && results.stats.exit === 0) {
   lines.push(`- stats target (a few seconds, < 300 MB RSS): ${results.stats.wallSeconds <= 5 && results.stats.rssMb < 300 ? 'met' : 'NOT met'}`);
