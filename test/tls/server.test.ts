@@ -3,6 +3,7 @@
  * s_client` as the peer: expiry, eviction, session-id context checks and
  * ticket keys from the store's key ring.
  */
+import { constants } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -123,6 +124,29 @@ describe.skipIf(!HAS_OPENSSL)('attachSessionCache', () => {
     expect((await sClient(two.port, ['-tls1_2', '-sess_in', sess])).outcome).toBe('Reused');
     expect((await sClient(alone.port, ['-tls1_2', '-sess_in', sess])).outcome).toBe('New');
     // A ticket resumption never reaches the store.
+    expect((await store.counters()).hits).toBe(0);
+  });
+
+  // What docs/TLS13.md says, pinned down: if a Node release changes it, this fails and the page must change.
+  it('TLS 1.3 on Node 20: tickets resume across servers sharing ticket keys; stateful sessions never resume from the store', async () => {
+    const store = new MemoryStore();
+    await store.writeKeyRing(encodeRing(createRing(nowSeconds())));
+    const tls13 = { maxVersion: 'TLSv1.3' as const, minVersion: 'TLSv1.3' as const };
+    const one = await serve(store, { ticketKeys: storeTicketKeys(store), server: tls13 });
+    const two = await serve(store, { ticketKeys: storeTicketKeys(store), server: tls13 });
+    const ticket = path.join(temp.dir, 'tls13-ticket.pem');
+    expect((await sClient(one.port, ['-tls1_3', '-sess_out', ticket], 500)).outcome).toBe('New');
+    expect((await sClient(two.port, ['-tls1_3', '-sess_in', ticket], 500)).outcome).toBe('Reused');
+
+    // Tickets off: OpenSSL makes stateful TLS 1.3 sessions and Node emits
+    // 'newSession' for them, but never asks 'resumeSession' for the PSK.
+    const stateful = await serve(store, { saveTls13Sessions: true, server: { ...tls13, secureOptions: constants.SSL_OP_NO_TICKET } });
+    const sess = path.join(temp.dir, 'tls13-stateful.pem');
+    const sizeBefore = await store.size();
+    expect((await sClient(stateful.port, ['-tls1_3', '-sess_out', sess], 500)).outcome).toBe('New');
+    expect(await store.size()).toBeGreaterThan(sizeBefore);
+    expect((await sClient(stateful.port, ['-tls1_3', '-sess_in', sess], 500)).outcome).toBe('New');
+    await stateful.attached.settled();
     expect((await store.counters()).hits).toBe(0);
   });
 

@@ -1,0 +1,184 @@
+// bench/daemon: lookups through `sessctl serve` (over the cache file) with 50
+// concurrent keep-alive connections, for sessions of 200 B to 2 KB, side by
+// side with `redis-benchmark -t get -c 50 -d SIZE` against a redis-server
+// started in the same run, and the ratio. Target: at least half of Redis's
+// GET rate, p99 under 5 ms.
+//
+// Two load generators for the daemon:
+// - `ab -k -c 50` (C, like redis-benchmark; whole-millisecond percentiles);
+// - the sessctl daemon backend itself (store.lookup from 50 concurrent
+//   loops over random keys, a 50-socket keep-alive pool; exact percentiles),
+//   which is what a TLS server using the daemon pays.
+//
+//   npm run build && node bench/daemon.mjs [--sessions N] [--requests N]
+//
+// Prints a Markdown section for docs/BENCHMARKS.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '10000' },
+    requests: { type: 'string', default: '60000' },
+  },
+});
+const SESSIONS = Number(args.sessions);
+const REQUESTS = Number(args.requests);
+const CONCURRENCY = 50;
+const SIZES = [200, 1024, 2048];
+const TOKEN = randomBytes(24).toString('hex');
+
+const { FileStore } = await import(path.join(ROOT, 'dist/lib/store/file.js'));
+const { openStore } = await import(path.join(ROOT, 'dist/lib/store/open.js'));
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-daemon-'));
+const children = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function keyOf(size, n) {
+  return `${size.toString(16).padStart(4, '0')}${n.toString(16).padStart(60, '0')}`;
+}
+
+// --- The cache file: SESSIONS sessions of each size (the DER is random bytes: lookups do not decode it).
+const dbFile = path.join(tmp, 'sessions.db');
+{
+  const file = await FileStore.open(dbFile);
+  const now = Math.floor(Date.now() / 1000);
+  for (const size of SIZES) {
+    const entries = [];
+    for (let n = 0; n < SESSIONS; n++) {
+      entries.push({
+        key: keyOf(size, n), role: 'server', der: randomBytes(size), createdAt: now, insertedAt: now, expiresAt: now + 7200,
+        protocol: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', sni: 'login.example.test', hasTicket: false,
+      });
+    }
+    await file.updateMany(entries);
+  }
+  await file.terminate();
+}
+
+// --- The daemon, its own process, as deployed.
+const tokenFile = path.join(tmp, 'token');
+writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+const daemonPort = await freePort();
+const daemon = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'serve', '--listen', `127.0.0.1:${daemonPort}`, '--store', dbFile, '--token-file', tokenFile], {
+  stdio: ['ignore', 'ignore', 'pipe'],
+  env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
+});
+children.push(daemon);
+await new Promise((resolve, reject) => {
+  let log = '';
+  daemon.stderr.on('data', (d) => {
+    log += d;
+    if (log.includes('"event":"listening"')) resolve();
+  });
+  daemon.on('exit', (code) => reject(new Error(`daemon exited ${code}: ${log}`)));
+});
+const daemonUrl = `http://127.0.0.1:${daemonPort}`;
+
+// --- redis-server, its own process.
+const redisPort = await freePort();
+spawnSync('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', path.join(tmp, 'redis.pid'), '--dir', tmp], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 500));
+
+function redisGet(size) {
+  // -t set,get: SET first writes the key at SIZE bytes, so GET returns SIZE bytes (GET of a missing key would be a nil).
+  const r = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set,get', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(REQUESTS * 2), '--csv'], { encoding: 'utf8' });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('"GET"'));
+  if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
+  const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  return { rps: cols[1], p50: cols[4], p99: cols[6] };
+}
+
+function abGet(size) {
+  const r = spawnSync('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(REQUESTS), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`], { encoding: 'utf8' });
+  const num = (re) => Number(re.exec(r.stdout)?.[1]);
+  const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
+  if (!(failed === 0)) throw new Error(`ab: ${failed} failed requests\n${r.stdout}${r.stderr}`);
+  const length = num(/Document Length:\s+(\d+) bytes/);
+  if (length !== size) throw new Error(`ab: got ${length}-byte answers, expected ${size}`);
+  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m) };
+}
+
+async function clientGet(size) {
+  const store = await openStore(daemonUrl, { token: TOKEN });
+  const latencies = new Float64Array(REQUESTS);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= REQUESTS) return;
+      const key = keyOf(size, (i * 7919) % SESSIONS);
+      const t0 = process.hrtime.bigint();
+      const e = await store.lookup(key);
+      latencies[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (e?.der.length !== size) throw new Error(`lookup of ${key} gave ${e?.der.length} bytes`);
+    }
+  };
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await store.terminate();
+  latencies.sort();
+  const pct = (p) => latencies[Math.min(REQUESTS - 1, Math.floor((p / 100) * REQUESTS))];
+  return { rps: REQUESTS / seconds, p50: pct(50), p99: pct(99) };
+}
+
+// Warm both up once.
+redisGet(SIZES[0]);
+abGet(SIZES[0]);
+
+const rows = [];
+for (const size of SIZES) {
+  const redis = redisGet(size);
+  const ab = abGet(size);
+  const client = await clientGet(size);
+  rows.push({ size, redis, ab, client });
+}
+
+const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const out = [];
+out.push(`## bench/daemon (${new Date().toISOString().slice(0, 10)})`, '');
+out.push(`Lookups of one session through \`sessctl serve\` (node:http, backing store: the cache file with ${fmt(SESSIONS)} sessions of each size),`);
+out.push(`${CONCURRENCY} concurrent keep-alive connections, ${fmt(REQUESTS)} requests per row, against \`redis-benchmark -t get -c ${CONCURRENCY} -d SIZE\``);
+out.push(`on a redis-server started in the same run. ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), Node ${process.version}, load average during the run: ${load}.`);
+out.push('');
+out.push('| size | Redis GET/s (p50 / p99 ms) | daemon via ab -k (p50 / p99 ms) | ratio | daemon via the sessctl client (p50 / p99 ms) | ratio |');
+out.push('|---|---|---|---|---|---|');
+for (const { size, redis, ab, client } of rows) {
+  out.push(
+    `| ${size} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${fmt(ab.rps / redis.rps, 2)} | ` +
+      `${fmt(client.rps)} (${fmt(client.p50, 2)} / ${fmt(client.p99, 2)}) | ${fmt(client.rps / redis.rps, 2)} |`,
+  );
+}
+out.push('');
+process.stdout.write(`${out.join('\n')}\n`);
+
+daemon.kill('SIGTERM');
+try {
+  process.kill(Number(readFileSync(path.join(tmp, 'redis.pid'), 'utf8')), 'SIGTERM');
+} catch {
+  // already gone
+}
+await new Promise((r) => daemon.once('exit', r));

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * bench/redis: the Redis backend over a cache the size of a busy Apache fleet's.
+ *
+ *   npm run build && node bench/redis.mjs [--sessions 1000000] [--concurrency 50] [--seconds 5]
+ *
+ * Starts its own redis-server on a free loopback port, fills it with N
+ * sessions in Apache mod_ssl's layout (SETEX mod_ssl-sess:<hex> TTL DER, the
+ * way mod_socache_redis writes them, through `redis-cli --pipe`), then prints
+ * in one run, each next to its reference measured here:
+ *
+ *   sessctl stats --json, sessctl list --json   vs  redis-cli --scan | wc -l      (wall, peak RSS)
+ *   lookups/s through the backend (lookup())   vs  redis-benchmark -t get        (same concurrency, value size)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const SESSIONS = arg('sessions', 1_000_000);
+const CONCURRENCY = arg('concurrency', 50);
+const SECONDS = arg('seconds', 5);
+/** A real TLS 1.2 server session as Apache stores it (no client certificate), 153 bytes. */
+const VECTOR = '07-server-tls12-dhe-rsa-aes128gcm-alpn';
+
+const { openStore } = await import(path.join(ROOT, 'dist/lib/store/open.js'));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wall time and peak RSS of one command whose stdout goes to `wc -l` (GNU time measures the command itself). */
+function measure(label, argv) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%e %M', ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } });
+    let lines = 0;
+    let bytes = 0;
+    child.stdout.on('data', (chunk) => {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines += 1;
+    });
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('close', (code) => {
+      const m = /([\d.]+) (\d+)\s*$/.exec(err.trim());
+      if (code !== 0 || !m) return reject(new Error(`${label} failed (exit ${code}): ${err.slice(-2000)}`));
+      resolve({ label, wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, lines, bytes });
+    });
+  });
+}
+
+/** Fill Redis with `n` Apache-layout sessions through redis-cli --pipe (RESP on stdin). */
+async function fill(port, der, idOffset, n) {
+  const child = spawn('redis-cli', ['-p', String(port), '--pipe'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const done = new Promise((resolve) => child.on('close', resolve));
+  const id = Buffer.alloc(32, 0x5a);
+  const chunks = [];
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    id.writeUInt32BE(Math.imul(i + 1, 2654435761) >>> 0, 0);
+    id.writeUInt32BE(i, 28);
+    const value = Buffer.from(der);
+    id.copy(value, idOffset);
+    const key = `mod_ssl-sess:${id.toString('hex')}`;
+    const ttl = String(3600 + (i % 3600));
+    const head = `*4\r\n$5\r\nSETEX\r\n$${key.length}\r\n${key}\r\n$${ttl.length}\r\n${ttl}\r\n$${value.length}\r\n`;
+    chunks.push(Buffer.from(head), value, Buffer.from('\r\n'));
+    size += head.length + value.length + 2;
+    if (size > 4 << 20) {
+      if (!child.stdin.write(Buffer.concat(chunks))) await new Promise((r) => child.stdin.once('drain', r));
+      chunks.length = 0;
+      size = 0;
+    }
+  }
+  child.stdin.end(Buffer.concat(chunks));
+  await done;
+  if (!/errors: 0, replies: \d+/.test(out)) throw new Error(`redis-cli --pipe: ${out}`);
+}
+
+/** Lookups per second through the backend: `concurrency` callers, each awaiting one lookup at a time. */
+async function backendLookups(url, keys, concurrency, seconds) {
+  const store = await openStore(url);
+  try {
+    let done = 0;
+    let misses = 0;
+    const deadline = Date.now() + seconds * 1000;
+    const start = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_x, w) => {
+        let i = w * 7919;
+        while (Date.now() < deadline) {
+          const entry = await store.lookup(keys[i++ % keys.length]);
+          if (entry === undefined) misses += 1;
+          done += 1;
+        }
+      }),
+    );
+    const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+    if (misses > 0) throw new Error(`${misses} lookups missed`);
+    return done / elapsed;
+  } finally {
+    await store.terminate();
+  }
+}
+
+function redisBenchmarkGets(port, valueSize, concurrency) {
+  const csv = execFileSync('redis-benchmark', ['-p', String(port), '-t', 'set,get', '-n', '200000', '-r', '100000', '-d', String(valueSize), '-c', String(concurrency), '--csv'], { maxBuffer: 1 << 24 }).toString();
+  const line = csv.split('\n').find((l) => l.startsWith('"GET"'));
+  return Number(JSON.parse(`[${line}]`)[1]);
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-redis-'));
+const port = await freePort();
+const pidFile = path.join(dir, 'redis.pid');
+execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', pidFile, '--dir', dir, '--logfile', path.join(dir, 'redis.log')]);
+try {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim() === 'PONG') break;
+    } catch {}
+    await sleep(50);
+  }
+  const url = `redis://127.0.0.1:${port}`;
+  const facts = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.json`), 'utf8'));
+  const der = readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.der`));
+  const idOffset = der.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
+
+  console.log(`bench/redis: ${SESSIONS} sessions of ${der.length} bytes (${VECTOR}) in Redis ${execFileSync('redis-server', ['--version']).toString().split(' ')[2]}, Apache's layout; node ${process.version}; ${os.cpus().length} CPUs`);
+  let t = Date.now();
+  await fill(port, der, idOffset, SESSIONS);
+  const dbsize = Number(execFileSync('redis-cli', ['-p', String(port), 'dbsize']).toString().trim());
+  console.log(`\nfilled ${dbsize} keys with redis-cli --pipe in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  const bin = path.join(ROOT, 'bin/run.js');
+  const scan = await measure('redis-cli --scan | wc -l', ['redis-cli', '-p', String(port), '--scan', '--pattern', 'mod_ssl-sess:*']);
+  const stats = await measure('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
+  const list = await measure('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
+  const total = JSON.parse(execFileSync(process.execPath, [bin, 'stats', '--store', `${url}`, '--json'], { maxBuffer: 1 << 26 }).toString()).total;
+  if (scan.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
+    throw new Error(`counts disagree: scan ${scan.lines}, stats ${total}, list ${list.lines - 2}`);
+  }
+  const row = (r) => `${r.label.padEnd(28)} ${r.wall.toFixed(2).padStart(7)} s  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak RSS  ${(r.wall / scan.wall).toFixed(1).padStart(5)}x scan time`;
+  console.log(row(scan));
+  console.log(row(stats));
+  console.log(row(list));
+
+  // Lookups: keys sampled from the cache (every 10th of the first 100k).
+  const keys = [];
+  const id = Buffer.alloc(32, 0x5a);
+  for (let i = 0; i < 100_000; i += 10) {
+    id.writeUInt32BE(Math.imul(i + 1, 2654435761) >>> 0, 0);
+    id.writeUInt32BE(i, 28);
+    keys.push(id.toString('hex'));
+  }
+  const ours = await backendLookups(url, keys, CONCURRENCY, SECONDS);
+  const reference = redisBenchmarkGets(port, der.length, CONCURRENCY);
+  console.log(`${'lookup() through the backend'.padEnd(28)} ${ours.toFixed(0).padStart(8)} lookups/s  (concurrency ${CONCURRENCY}, GET+PTTL+HGETALL pipelined, DER decoded)`);
+  console.log(`${'redis-benchmark -t get'.padEnd(28)} ${reference.toFixed(0).padStart(8)} GETs/s     (-c ${CONCURRENCY} -d ${der.length})`);
+  console.log(`ratio: backend lookups / redis-benchmark GETs = ${(ours / reference).toFixed(2)}`);
+} finally {
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+  } catch {}
+  await sleep(300);
+  rmSync(dir, { recursive: true, force: true });
+}
