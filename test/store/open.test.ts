@@ -6,7 +6,8 @@ import { EXIT, SessctlError } from '../../src/lib/errors.js';
 import { resolveStoreUrl, defaultStorePath } from '../../src/lib/store/location.js';
 import { openStore, redactUrl } from '../../src/lib/store/open.js';
 import { testEntry } from '../conformance/entries.js';
-import { tempDir } from '../helpers/env.js';
+import { requireTool, tempDir } from '../helpers/env.js';
+import { startRedis, type RedisServer } from '../helpers/servers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -72,6 +73,29 @@ describe('openStore', () => {
       const err = await openStore(url).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SessctlError);
       expect((err as SessctlError).exit).toBe(EXIT.USAGE);
+    }
+  });
+});
+
+describe.skipIf(!requireTool('redis-server', 'redis-server'))('a store URL with a password', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis({ args: ['--requirepass', 's3cret'], password: 's3cret' });
+  });
+  afterAll(async () => {
+    await redis?.cleanup();
+  });
+
+  it.each(['redis://:s3cret@127.0.0.1:PORT', 'redis://default:s3cret@127.0.0.1:PORT'])('%s: the store works and its url never shows the password', async (template) => {
+    const store = await openStore(template.replace('PORT', String(redis.port)));
+    try {
+      expect(store.url).not.toContain('s3cret');
+      expect(store.url).toContain(`127.0.0.1:${redis.port}`);
+      const entry = testEntry(3);
+      await store.update(entry);
+      expect((await store.lookup(entry.key))?.der.equals(entry.der)).toBe(true);
+    } finally {
+      await store.terminate();
     }
   });
 });
