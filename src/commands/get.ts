@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { BaseCommand, EXIT_CODES_HELP, STDIN_ARG } from '../lib/cli/base.js';
 import { readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
 import { decodeSession } from '../lib/session/codec.js';
@@ -30,7 +30,7 @@ ${EXIT_CODES_HELP}`;
   ];
 
   static args = {
-    id: Args.string({ description: 'session id (hex), as list --wide shows it' }),
+    id: Args.string({ description: 'session id (hex), as list --wide shows it', ignoreStdin: true }),
   };
 
   static flags = {
@@ -48,7 +48,7 @@ ${EXIT_CODES_HELP}`;
 
     let items: { der: Buffer; store?: EntryView }[];
     if (flags.in !== undefined) {
-      const blobs = readSessionBlobs(await readInput(flags.in), flags.in === '-' ? 'standard input' : flags.in);
+      const blobs = readSessionBlobs(await readInput(flags.in), flags.in === '-' || flags.in === STDIN_ARG ? 'standard input' : flags.in);
       items = blobs.map((der) => ({ der }));
     } else {
       const key = normaliseKey(args.id!);

@@ -68,9 +68,9 @@ ${EXIT_CODES_HELP}`;
   }
 }
 
-const HEAD = ['ID', 'PROTOCOL', 'CIPHER', 'SNI', 'EXPIRES', 'SIZE'];
+const HEAD = ['ID', 'PROTO', 'CIPHER', 'SNI', 'EXPIRES', 'SIZE'];
 /** Fixed widths so that every chunk lines up: 80 columns with the gaps. */
-const WIDTHS = [13, 8, 18, 14, 11, 5];
+const WIDTHS = [13, 7, 21, 13, 10, 5];
 const WIDE_HEAD = ['ID', 'ROLE', 'PROTOCOL', 'CIPHER', 'SNI', 'ALPN', 'CREATED', 'EXPIRES', 'SIZE'];
 const WIDE_WIDTHS = [64, 6, 8, 30, 30, 12, 19, 18, 5];
 

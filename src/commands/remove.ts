@@ -21,7 +21,7 @@ ${EXIT_CODES_HELP}`;
 
   static strict = false;
   static args = {
-    id: Args.string({ description: 'session id (hex); several allowed' }),
+    id: Args.string({ description: 'session id (hex); several allowed', ignoreStdin: true }),
   };
 
   static flags = {

@@ -5,6 +5,9 @@ import type { SessionStore } from '../store/types.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
+/** How "-" (standard input) reaches a command's flags and arguments; see BaseCommand.parse. */
+export const STDIN_ARG = '/dev/stdin';
+
 /** The exit codes, for every command's help text. */
 export const EXIT_CODES_HELP = 'Exit codes: 0 success, 1 error, 2 usage error, 3 not found.';
 
@@ -27,6 +30,16 @@ export abstract class BaseCommand extends Command {
   };
 
   private openStores: SessionStore[] = [];
+
+  /**
+   * oclif takes a lone "-" after an option flag for a flag of its own (its
+   * short-flag lookup matches flags without a char), so `--in -` would fail:
+   * hand it "-" in a form it leaves alone; readInput maps it back to stdin.
+   */
+  async init(): Promise<void> {
+    await super.init();
+    this.argv = this.argv.map((a) => (a === '-' ? STDIN_ARG : a));
+  }
 
   /** Open the store named by --store, $SESSCTL_STORE or the default cache file. */
   protected async openStore(flags: { store?: string; 'token-file'?: string; ca?: string }): Promise<SessionStore> {

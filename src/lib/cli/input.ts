@@ -1,12 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { SessctlError } from '../errors.js';
 
+/** What BaseCommand.parse turns "-" into (oclif mistakes a lone "-" for a flag). */
+const STDIN_ARG = '/dev/stdin';
+
 /** Session files are a few KB; anything past this is not one (and is not read whole). */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 
 /** Read a file named on the command line, or standard input for "-". One-line errors. */
 export async function readInput(file: string): Promise<Buffer> {
-  if (file === '-') return readStdin();
+  if (file === '-' || file === STDIN_ARG) return readStdin();
   try {
     const info = await stat(file);
     if (info.isDirectory()) throw new SessctlError(`cannot read ${file}: it is a directory`);
