@@ -67,6 +67,10 @@ const port = wholeNumber(flags.port, '--port');
 const tlsMax = { undefined: undefined, '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' }[flags['tls-max']];
 if (flags['tls-max'] !== undefined && tlsMax === undefined) fail(`--tls-max must be 1.2 or 1.3, not "${flags['tls-max']}"`);
 if ((flags.cert === undefined) !== (flags.key === undefined)) fail('give both --cert and --key, or neither');
+const context = flags['session-id-context'];
+if (context !== undefined && Buffer.byteLength(context) > 32) {
+  fail(`--session-id-context is ${Buffer.byteLength(context)} bytes: OpenSSL allows at most 32`);
+}
 
 /** A throwaway self-signed certificate for localhost (P-256, one day). */
 function selfSigned() {
@@ -101,18 +105,23 @@ try {
   fail(err.message);
 }
 
-const server = https.createServer({
-  ...credentials,
-  ...(tlsMax ? { maxVersion: tlsMax } : {}),
-  ...(flags['session-id-context'] === undefined ? {} : { sessionIdContext: flags['session-id-context'] }),
-  ...(flags['session-timeout'] === undefined ? {} : { sessionTimeout: wholeNumber(flags['session-timeout'], '--session-timeout') }),
-  ...(flags['no-tickets'] ? { secureOptions: crypto.constants.SSL_OP_NO_TICKET } : {}),
-});
+let server;
+try {
+  server = https.createServer({
+    ...credentials,
+    ...(tlsMax ? { maxVersion: tlsMax } : {}),
+    ...(context === undefined ? {} : { sessionIdContext: context }),
+    ...(flags['session-timeout'] === undefined ? {} : { sessionTimeout: wholeNumber(flags['session-timeout'], '--session-timeout') }),
+    ...(flags['no-tickets'] ? { secureOptions: crypto.constants.SSL_OP_NO_TICKET } : {}),
+  });
+} catch (err) {
+  fail(`cannot start the TLS server: ${err.message.split('\n')[0]}`);
+}
 
 let cache;
 try {
   cache = attachSessionCache(server, store, {
-    ...(flags['session-id-context'] === undefined ? {} : { sessionIdContext: flags['session-id-context'] }),
+    ...(context === undefined ? {} : { sessionIdContext: context }),
     ...(flags['max-size'] === undefined ? {} : { maxSize: wholeNumber(flags['max-size'], '--max-size') }),
     ...(flags['store-ticket-keys'] ? { ticketKeys: storeTicketKeys(store), ticketKeysRefreshMs: 10_000 } : {}),
   });

@@ -3,11 +3,12 @@
  * sharing one cache file, driven by `openssl s_client` and administered with
  * the sessctl CLI. Needs `npm run build` first.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool, runCli, tempDir } from '../helpers/env.js';
+import { ROOT, requireTool, runCli, tempDir } from '../helpers/env.js';
 import { httpsGet, sClient, startExampleServer, type ExampleServer } from './peers.js';
 
 const HAS_OPENSSL = requireTool('openssl', 'openssl');
@@ -114,5 +115,30 @@ describe.skipIf(!HAS_OPENSSL)('a cache file that becomes unusable while the serv
     const masterKey = /Master-Key: ([0-9A-F]+)/.exec(resumeAttempt.output)?.[1];
     expect(masterKey).toBeDefined();
     expect(server.stderr().toUpperCase()).not.toContain(masterKey);
+  });
+});
+
+describe('examples/tls-server.js on bad input', () => {
+  it('says what is wrong in one line and exits 2', () => {
+    const temp = tempDir('sessctl-tls-');
+    mkdirSync(path.join(temp.dir, 'a-directory'));
+    const cases: [string[], RegExp][] = [
+      [['--tls-max', '1.1'], /--tls-max must be 1\.2 or 1\.3, not "1\.1"/],
+      [['--port', 'http'], /--port must be a whole number/],
+      [['--cert', path.join(temp.dir, 'c.pem')], /give both --cert and --key/],
+      [['--store', path.join(temp.dir, 'a-directory')], /it is a directory/],
+      [['--session-id-context', 'x'.repeat(40)], /at most 32/],
+      [['--colour'], /Unknown option '--colour'/],
+    ];
+    try {
+      for (const [args, message] of cases) {
+        const r = spawnSync(process.execPath, [path.join(ROOT, 'examples/tls-server.js'), '--port', '0', ...args], { encoding: 'utf8', timeout: 20_000 });
+        expect(r.status, args.join(' ')).toBe(2);
+        expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+        expect(r.stderr).toMatch(message);
+      }
+    } finally {
+      temp.cleanup();
+    }
   });
 });
