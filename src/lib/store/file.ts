@@ -228,10 +228,6 @@ export class FileStore implements SessionStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(file, err, true);
       }
-    } else if ((existing.mode & 0o077) !== 0) {
-      const mode = (existing.mode & 0o777).toString(8).padStart(4, '0');
-      const what = (existing.mode & 0o044) !== 0 ? 'readable' : 'writable';
-      onWarning(`${file} is ${what} by others (mode ${mode}): chmod 600 ${file}`);
     }
 
     let Database: typeof BetterSqlite3;
@@ -241,14 +237,22 @@ export class FileStore implements SessionStore {
       throw new SessctlError(`cannot open session cache ${file}: the SQLite driver (better-sqlite3) failed to load: ${(err as Error).message}`, { cause: err });
     }
     let db: BetterSqlite3.Database | undefined;
+    let store: FileStore;
     try {
       db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       prepareDatabase(db, file);
-      return new FileStore(options.url ?? file, file, db);
+      store = new FileStore(options.url ?? file, file, db);
     } catch (err) {
       db?.close();
       throw storeError(file, err, true);
     }
+    // Warn only once the file is known to be a session cache (not about some other file).
+    if (existing !== undefined && (existing.mode & 0o077) !== 0) {
+      const mode = (existing.mode & 0o777).toString(8).padStart(4, '0');
+      const what = (existing.mode & 0o044) !== 0 ? 'readable' : 'writable';
+      onWarning(`${file} is ${what} by others (mode ${mode}): chmod 600 ${file}`);
+    }
+    return store;
   }
 
   async lookup(key: SessionKey): Promise<Entry | undefined> {
