@@ -9,8 +9,10 @@ import { sessionView, type SessionView } from '../lib/session/view.js';
 import { normaliseKey } from '../lib/store/entry.js';
 import { entryView, type EntryView } from '../lib/store/view.js';
 import { nowSeconds } from '../lib/store/types.js';
+import { inspectionText, inspectTicket, type TicketInspection } from '../lib/tickets/inspect.js';
+import { fileRing } from '../lib/tickets/rotate.js';
 
-export type GetResult = SessionView & { store?: EntryView };
+export type GetResult = SessionView & { store?: EntryView; ticketInspection?: TicketInspection };
 
 export default class Get extends BaseCommand {
   static summary = 'Show everything about one session, from a store or from a file.';
@@ -38,6 +40,10 @@ ${EXIT_CODES_HELP}`;
     in: Flags.string({ description: 'decode this session file instead of reading a store (- for standard input)', helpValue: 'FILE', exclusive: ['store'] }),
     'show-secrets': Flags.boolean({ description: 'show the master key / resumption PSK' }),
     out: Flags.string({ description: 'export format', options: ['text', 'json', 'pem', 'der'] }),
+    ring: Flags.string({
+      description: "ticket-key ring (rotate-keys --ring): say whether the ticket's key is in it and in which state, verify and decrypt OpenSSL-format tickets",
+      helpValue: 'FILE',
+    }),
   };
 
   async run(): Promise<GetResult | GetResult[] | void> {
@@ -57,10 +63,16 @@ ${EXIT_CODES_HELP}`;
       if (!entry) throw new NotFoundError(`no session ${key} in ${store.url}`);
       items = [{ der: entry.der, store: entryView(entry, now) }];
     }
-    const results: GetResult[] = items.map(({ der, store }) => ({
-      ...sessionView(decodeSession(der), { showSecrets, now }),
-      ...(store === undefined ? {} : { store }),
-    }));
+    const ring = flags.ring === undefined ? undefined : await fileRing(flags.ring, { onWarning: (m) => this.warnLine(m) }).read();
+    if (flags.ring !== undefined && ring === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
+    const results: GetResult[] = items.map(({ der, store }) => {
+      const session = decodeSession(der);
+      return {
+        ...sessionView(session, { showSecrets, now }),
+        ...(store === undefined ? {} : { store }),
+        ...(ring === undefined ? {} : { ticketInspection: inspectTicket(session, ring, now) }),
+      };
+    });
 
     if (flags.out === 'pem' || flags.out === 'der') {
       if (flags.out === 'der' && process.stdout.isTTY) throw usageError('--out der writes binary: redirect it to a file');
@@ -73,7 +85,7 @@ ${EXIT_CODES_HELP}`;
       return;
     }
     if (showSecrets) this.warnLine('showing secrets: the master key decrypts recorded traffic of this session');
-    if (!this.jsonEnabled()) this.out(results.map((r) => sessionText(r) + storeText(r.store)).join('\n'));
+    if (!this.jsonEnabled()) this.out(results.map((r) => sessionText(r) + storeText(r.store) + ticketText(r.ticketInspection, now)).join('\n'));
     return results.length === 1 ? results[0] : results;
   }
 }
@@ -88,4 +100,9 @@ function storeText(store: EntryView | undefined): string {
     `    Expires   : ${store.expires} (${store.expired ? 'expired' : `in ${store.expiresIn} s`})`,
   ];
   return `\n${lines.join('\n')}`;
+}
+
+function ticketText(inspection: TicketInspection | undefined, now: number): string {
+  const text = inspection === undefined ? '' : inspectionText(inspection, now);
+  return text === '' ? '' : `\n${text}`;
 }

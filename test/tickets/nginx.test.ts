@@ -105,6 +105,20 @@ ${temp}
     expect(handshake(port, { sessIn: p('s0.pem') })).toBe('Reused');
   });
 
+  it('sessctl get --in client-session.pem --ring FILE decrypts the nginx ticket to the server session', async () => {
+    const r = await runCli(['get', '--in', p('s0.pem'), '--ring', p('ring.json'), '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const view = JSON.parse(r.stdout);
+    expect(view.ticketInspection).toMatchObject({
+      keyName: currentKey(ring()).name.toString('hex'),
+      ring: { known: true, state: 'current', resumes: true },
+      mac: 'valid',
+      serverSession: { protocol: 'TLSv1.2', masterKeyMatches: true },
+    });
+    const text = await runCli(['get', '--in', p('s0.pem'), '--ring', p('ring.json')], { cwd: dir });
+    expect(text.stdout).toMatch(/master key matches the client's/);
+  });
+
   it('a ticket survives one rotation and reload; after the window it no longer resumes', async () => {
     const before = ring();
     await rotate();
