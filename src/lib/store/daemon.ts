@@ -110,15 +110,19 @@ export class DaemonStore implements SessionStore {
 
     const pool = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: IDLE_MS };
     if (base.protocol === 'https:') {
-      let ca: Buffer | undefined;
-      if (options.ca !== undefined) {
+      const read = (file: string | undefined, what: string): Buffer | undefined => {
+        if (file === undefined) return undefined;
         try {
-          ca = readFileSync(options.ca);
+          return readFileSync(file);
         } catch (err) {
-          throw new SessctlError(`cannot read CA file ${options.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          throw new SessctlError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
-      }
-      this.#agent = new https.Agent({ ...pool, ...(ca === undefined ? {} : { ca }) });
+      };
+      if ((options.cert === undefined) !== (options.key === undefined)) throw usageError('a client certificate needs its key, and a key its certificate');
+      const ca = read(options.ca, 'CA file');
+      const cert = read(options.cert, 'client certificate');
+      const key = read(options.key, 'client key');
+      this.#agent = new https.Agent({ ...pool, ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) });
       this.#transport = https;
     } else {
       this.#agent = new http.Agent(pool);

@@ -134,6 +134,9 @@ export interface OpenOptions {
   token?: string;
   /** CA file for https:// and rediss:// stores. */
   ca?: string;
+  /** Client certificate and its key (PEM files) for an https:// daemon started with --tls-ca. */
+  cert?: string;
+  key?: string;
   /** Give up on an unreachable server after this many milliseconds. */
   timeoutMs?: number;
   /** Create the store if it does not exist (default true for the cache file). */
