@@ -167,10 +167,13 @@ export class RedisStore implements SessionStore {
       // Fail commands at once while disconnected instead of queueing or retrying them.
       maxRetriesPerRequest: 0,
       lazyConnect: true,
+      // Concurrent lookups (a TLS server's handshakes) share one socket write per event-loop tick.
+      enableAutoPipelining: true,
     };
     const client: Client = c.cluster
       ? new ClusterClient(c.nodes, {
           lazyConnect: true,
+          enableAutoPipelining: true,
           enableOfflineQueue: false,
           clusterRetryStrategy: reconnectDelay,
           slotsRefreshTimeout: this.#timeoutMs,
@@ -196,11 +199,11 @@ export class RedisStore implements SessionStore {
   async lookup(key: SessionKey): Promise<Entry | undefined> {
     const client = this.#open();
     const storeKey = this.#key(key);
-    const [der, pttl, meta] = await this.#run(async () =>
-      execPipeline(client.pipeline().getBuffer(storeKey).pttl(storeKey).hgetall(metaKey(storeKey))),
+    const [der, pttl, meta] = await this.#run(() =>
+      Promise.all([client.getBuffer(storeKey), client.pttl(storeKey), client.hgetall(metaKey(storeKey))]),
     );
     if (der === null) return undefined;
-    return this.#entry(key, der as Buffer, pttl as number, meta as Record<string, string>);
+    return this.#entry(key, der, pttl, meta);
   }
 
   async update(entry: Entry): Promise<void> {
