@@ -91,6 +91,23 @@ describe('server role', () => {
     expect((await store.counters()).cache_full).toBe(1);
   });
 
+  it('evicts 1% of the limit more at a time, never the session just inserted', async () => {
+    const { store, cache } = setup({ maxSize: 200 });
+    for (let n = 1; n <= 200; n += 1) {
+      const s = makeSession(SERVER_TLS12, n, { time: T0, timeout: 1000 + n });
+      await cache.saveServerSession(s.id, s.der);
+    }
+    await cache.settled();
+    expect(await store.size()).toBe(200);
+    const newest = makeSession(SERVER_TLS12, 201, { time: T0, timeout: 1 }); // expires soonest of all
+    await cache.saveServerSession(newest.id, newest.der);
+    await cache.settled();
+    expect(await store.size()).toBe(198); // 201 - (1 + 200 / 100)
+    expect((await store.counters()).cache_full).toBe(3);
+    expect(await store.lookup(newest.id.toString('hex'))).toBeDefined();
+    for (const n of [1, 2, 3]) expect(await store.lookup(makeSession(SERVER_TLS12, n, { time: T0 }).id.toString('hex'))).toBeUndefined();
+  });
+
   it('flushes expired sessions every 255 inserts unless no_auto_clear', async () => {
     for (const noAutoClear of [false, true]) {
       const { store, cache, clock } = setup({ noAutoClear, maxSize: 0 });

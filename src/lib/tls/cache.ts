@@ -7,7 +7,8 @@
  * - Expired sessions are flushed every 255 inserts unless `noAutoClear`
  *   (ssl/ssl_lib.c, ssl_update_cache: `(stats & 0xff) == 0xff`).
  * - A size limit (default SSL_SESSION_CACHE_MAX_SIZE_DEFAULT, 20480): when
- *   full, the session that expires soonest is evicted and counted as cache_full.
+ *   full, the sessions that expire soonest are evicted, each counted as
+ *   cache_full (1% of the limit at a time: see #evictIfFull).
  * - Counters as SSL_CTX_sess_*: a live session found is a hit; none is a
  *   miss; an expired one is a timeout (not a miss) and is removed, as
  *   ssl_get_prev_session does.
@@ -124,6 +125,8 @@ export class SessionCache {
   /** This process's own copy (used unless noInternalLookup). */
   readonly #internal = new Map<string, Entry>();
   #inserts = 0;
+  #evicting: Promise<void> | undefined;
+  #justInserted = new Set<string>();
   #pendingCounters: Partial<Counters> = {};
   #countersFlush: Promise<void> | undefined;
   #countersTimer: NodeJS.Timeout | undefined;
@@ -281,29 +284,48 @@ export class SessionCache {
 
   async #save(entry: Entry): Promise<void> {
     const saved = await this.#guard('update', async () => {
-      await this.#makeRoom(entry.key);
       await this.store.update(entry);
       return true;
     });
     if (!saved) return;
     this.#remember(entry);
     this.#inserts += 1;
+    if (this.maxSize > 0) {
+      this.#justInserted.add(entry.key);
+      this.#evictIfFull();
+    }
     if (!this.#noAutoClear && this.#inserts % AUTO_CLEAR_EVERY === 0) this.#inBackground(this.flushExpired());
   }
 
-  /** Evict the soonest-expiring sessions until one more fits (OpenSSL: remove_session_lock of the timeout list's tail). */
-  async #makeRoom(key: string): Promise<void> {
-    if (this.maxSize === 0) return;
-    const size = await this.store.size();
-    if (size < this.maxSize) return;
-    if ((await this.store.lookup(key)) !== undefined) return; // a replacement does not grow the store
-    const victims = await soonestExpiring(this.store, size - this.maxSize + 1);
-    let evicted = 0;
-    for (const victim of victims) {
-      if (await this.store.delete(victim)) evicted += 1;
-      this.#internal.delete(victim);
-    }
-    if (evicted > 0) this.#count({ cache_full: evicted });
+  /**
+   * When the store holds more than maxSize sessions, evict the ones that
+   * expire soonest, never those just inserted (OpenSSL, SSL_CTX_add_session:
+   * remove the timeout list's tail, counting sess_cache_full), plus 1% of
+   * maxSize more: finding them takes a pass over the whole store (foldl),
+   * which must not run on every insert of a full cache. Runs after the
+   * insert, in the background, one pass at a time, so handshakes never wait
+   * for it; the store may hold a few sessions too many meanwhile.
+   */
+  #evictIfFull(): void {
+    if (this.#evicting) return;
+    this.#evicting = (async () => {
+      const protect = this.#justInserted;
+      this.#justInserted = new Set();
+      const size = await this.store.size();
+      if (size <= this.maxSize) return;
+      const victims = await soonestExpiring(this.store, size - this.maxSize + Math.floor(this.maxSize / 100), protect);
+      let evicted = 0;
+      for (const victim of victims) {
+        if (await this.store.delete(victim)) evicted += 1;
+        this.#internal.delete(victim);
+      }
+      if (evicted > 0) this.#count({ cache_full: evicted });
+    })();
+    const run = this.#guard('evict', () => this.#evicting!).finally(() => {
+      this.#evicting = undefined;
+      if (this.#justInserted.size > 0) this.#evictIfFull(); // inserts made during the pass
+    });
+    this.#inBackground(run);
   }
 
   #contextMatches(entry: Entry): boolean {
@@ -448,13 +470,21 @@ export function sessionIdContextOf(der: Buffer): Buffer | undefined | null {
   return undefined;
 }
 
-/** The keys of the `count` entries that expire soonest, in one pass over the store. */
-async function soonestExpiring(store: SessionStore, count: number): Promise<string[]> {
+/** The keys of the `count` entries that expire soonest, leaving out `protect`, in one pass over the store. */
+async function soonestExpiring(store: SessionStore, count: number, protect: Set<string>): Promise<string[]> {
   const n = Math.max(1, count);
   const found = await store.foldl((entry, acc: { key: string; expiresAt: number }[]) => {
+    if (protect.has(entry.key)) return acc;
     if (acc.length < n || entry.expiresAt < acc[acc.length - 1]!.expiresAt) {
-      acc.push({ key: entry.key, expiresAt: entry.expiresAt });
-      acc.sort((a, b) => a.expiresAt - b.expiresAt);
+      // Insert in order (binary search): n can be hundreds.
+      let lo = 0;
+      let hi = acc.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (acc[mid]!.expiresAt <= entry.expiresAt) lo = mid + 1;
+        else hi = mid;
+      }
+      acc.splice(lo, 0, { key: entry.key, expiresAt: entry.expiresAt });
       if (acc.length > n) acc.pop();
     }
     return acc;
