@@ -4,7 +4,7 @@
  * pid file and log in its own temp directory (DESIGN.md §9). Every handle has
  * stop() (by pid, waiting for the process to go) and tests call it in afterAll.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -368,10 +368,24 @@ export async function sClient(
   if (options.sessOut) args.push('-sess_out', options.sessOut);
   if (options.sessIn) args.push('-sess_in', options.sessIn);
   args.push(...(options.extra ?? []));
-  const r = spawnSync('openssl', args, { input: '', timeout: 15_000 });
-  const output = r.stdout.toString();
+  // Asynchronous, so that a TLS server in this same process keeps running.
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end();
+  });
+  const output = r.stdout;
   const line = /^(New|Reused), (\S+), Cipher is (\S+)/m.exec(output);
-  if (!line) throw new Error(`openssl s_client made no handshake (exit ${r.status}): ${output}\n${r.stderr.toString()}`);
+  if (!line) throw new Error(`openssl s_client made no handshake (exit ${r.status}): ${output}\n${r.stderr}`);
   const field = (name: string) => new RegExp(`^\\s*${name}\\s*:\\s*(\\S*)`, 'm').exec(output)?.[1] ?? '';
   return {
     kind: line[1] as 'New' | 'Reused',
