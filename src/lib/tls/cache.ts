@@ -247,8 +247,13 @@ export class SessionCache {
   async flushExpired(): Promise<number> {
     const now = this.#now();
     for (const [key, entry] of this.#internal) if (entry.expiresAt <= now) this.#internal.delete(key);
+    const pause = pauser();
     const removed = await this.#guard('flush', () =>
-      this.store.foldl(async (entry, n: number) => (entry.expiresAt <= now && (await this.store.delete(entry.key)) ? n + 1 : n), 0),
+      this.store.foldl(async (entry, n: number) => {
+        await pause();
+        return entry.expiresAt <= now && (await this.store.delete(entry.key)) ? n + 1 : n;
+      }, 0),
+      false, // a pass over the whole store: no handshake waits for it
     );
     return removed ?? 0;
   }
@@ -321,7 +326,7 @@ export class SessionCache {
       }
       if (evicted > 0) this.#count({ cache_full: evicted });
     })();
-    const run = this.#guard('evict', () => this.#evicting!).finally(() => {
+    const run = this.#guard('evict', () => this.#evicting!, false).finally(() => {
       this.#evicting = undefined;
       if (this.#justInserted.size > 0) this.#evictIfFull(); // inserts made during the pass
     });
@@ -395,12 +400,13 @@ export class SessionCache {
   }
 
   /**
-   * Run one store operation for the handshake path: its result, or null when
-   * the store failed or did not answer in time (counted and logged).
+   * Run one store operation: its result, or null when the store failed or
+   * (`timed`: on the handshake path) did not answer in time; counted and logged.
    */
-  async #guard<T>(operation: string, work: () => Promise<T>): Promise<T | null> {
+  async #guard<T>(operation: string, work: () => Promise<T>, timed = true): Promise<T | null> {
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (!timed) return await work();
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${this.#storeTimeoutMs} ms`)), this.#storeTimeoutMs);
         timer.unref();
@@ -470,10 +476,22 @@ export function sessionIdContextOf(der: Buffer): Buffer | undefined | null {
   return undefined;
 }
 
+/**
+ * For a pass over the whole store in a server process: a backend whose
+ * foldl answers synchronously (the cache file) would otherwise hold the event
+ * loop, and every handshake, for the whole pass (~300 ms for 20480 sessions).
+ */
+function pauser(every = 256): () => Promise<void> | undefined {
+  let n = 0;
+  return () => ((n += 1) % every === 0 ? new Promise((resolve) => setImmediate(resolve)) : undefined);
+}
+
 /** The keys of the `count` entries that expire soonest, leaving out `protect`, in one pass over the store. */
 async function soonestExpiring(store: SessionStore, count: number, protect: Set<string>): Promise<string[]> {
   const n = Math.max(1, count);
-  const found = await store.foldl((entry, acc: { key: string; expiresAt: number }[]) => {
+  const pause = pauser();
+  const found = await store.foldl(async (entry, acc: { key: string; expiresAt: number }[]) => {
+    await pause();
     if (protect.has(entry.key)) return acc;
     if (acc.length < n || entry.expiresAt < acc[acc.length - 1]!.expiresAt) {
       // Insert in order (binary search): n can be hundreds.
