@@ -3,6 +3,7 @@ import { BaseCommand, EXIT_CODES_HELP, STDIN_ARG } from '../lib/cli/base.js';
 import { readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
 import { decodeSession } from '../lib/session/codec.js';
+import { keylogLine } from '../lib/session/keylog.js';
 import { readSessionBlobs, toPem } from '../lib/session/pem.js';
 import { sessionText } from '../lib/session/text.js';
 import { sessionView, type SessionView } from '../lib/session/view.js';
@@ -40,6 +41,10 @@ ${EXIT_CODES_HELP}`;
     in: Flags.string({ description: 'decode this session file instead of reading a store (- for standard input)', helpValue: 'FILE', exclusive: ['store'] }),
     'show-secrets': Flags.boolean({ description: 'show the master key / resumption PSK' }),
     out: Flags.string({ description: 'export format', options: ['text', 'json', 'pem', 'der'] }),
+    keylog: Flags.boolean({
+      description: 'print the session as an SSLKEYLOGFILE line (RSA Session-ID:… Master-Key:…) for Wireshark; this shows the master key',
+      exclusive: ['out'],
+    }),
     ring: Flags.string({
       description: "ticket-key ring (rotate-keys --ring): say whether the ticket's key is in it and in which state, verify and decrypt OpenSSL-format tickets",
       helpValue: 'FILE',
@@ -63,7 +68,8 @@ ${EXIT_CODES_HELP}`;
       if (!entry) throw new NotFoundError(`no session ${key} in ${store.url}`);
       items = [{ der: entry.der, store: entryView(entry, now) }];
     }
-    const ring = flags.ring === undefined ? undefined : await fileRing(flags.ring, { onWarning: (m) => this.warnLine(m) }).read();
+    const ringFile = this.setting('ring', flags.ring);
+    const ring = ringFile === undefined ? undefined : await fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
     if (flags.ring !== undefined && ring === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
     const results: GetResult[] = items.map(({ der, store }) => {
       const session = decodeSession(der);
@@ -74,6 +80,12 @@ ${EXIT_CODES_HELP}`;
       };
     });
 
+    if (flags.keylog) {
+      const lines = items.map(({ der }) => keylogLine(decodeSession(der)));
+      this.warnLine('showing secrets: this key-log line decrypts every recorded connection that used this session');
+      this.out(lines.join('\n'));
+      return;
+    }
     if (flags.out === 'pem' || flags.out === 'der') {
       if (flags.out === 'der' && process.stdout.isTTY) throw usageError('--out der writes binary: redirect it to a file');
       if (process.stdout.isTTY) this.warnLine('the exported session holds its master key: keep it private');

@@ -84,9 +84,10 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
   }
 
   private async ringStorage(flags: { ring?: string; store?: string; 'token-file'?: string; ca?: string }): Promise<RingStorage> {
-    if (flags.ring !== undefined) return fileRing(flags.ring, { onWarning: (m) => this.warnLine(m) });
     if (flags.store !== undefined) return storeRing(await this.openStore(flags));
-    throw usageError('say where the ring lives: --ring FILE or --store URL');
+    const ring = this.setting('ring', flags.ring);
+    if (ring !== undefined) return fileRing(ring, { onWarning: (m) => this.warnLine(m) });
+    throw usageError('say where the ring lives: --ring FILE, --store URL, $SESSCTL_RING or "ring" in the config file');
   }
 }
 

@@ -1,5 +1,6 @@
 import { Command, Flags, Interfaces } from '@oclif/core';
 import { EXIT, SessctlError } from '../errors.js';
+import { loadConfig, resolveSetting, type LoadedConfig, type SettingName } from '../config.js';
 import { resolveStoreUrl } from '../store/location.js';
 import type { SessionStore } from '../store/types.js';
 
@@ -41,15 +42,32 @@ export abstract class BaseCommand extends Command {
     this.argv = this.argv.map((a) => (a === '-' ? STDIN_ARG : a));
   }
 
-  /** Open the store named by --store, $SESSCTL_STORE or the default cache file. */
+  private loadedConfig: LoadedConfig | undefined;
+
+  /** The config file's settings (read once; none when there is no file). */
+  protected userConfig(): LoadedConfig {
+    this.loadedConfig ??= loadConfig();
+    return this.loadedConfig;
+  }
+
+  /** A setting by precedence: flag > environment > config file > default. */
+  protected setting(name: SettingName, flag: string | undefined): string | undefined {
+    return resolveSetting(name, flag, this.userConfig().values).value;
+  }
+
+  /** Open the store named by --store, $SESSCTL_STORE, the config file or the default cache file. */
   protected async openStore(flags: { store?: string; 'token-file'?: string; ca?: string }): Promise<SessionStore> {
-    const { url } = resolveStoreUrl({ flag: flags.store });
+    const config = this.userConfig().values;
+    const { url } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
     const { openStore } = await import('../store/open.js');
     const { readToken } = await import('./token.js');
-    const token = await readToken(flags['token-file']);
+    // $SESSCTL_TOKEN (the token itself) outranks a token file named in the config file.
+    const tokenFile = flags['token-file'] ?? (process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
+    const token = await readToken(tokenFile);
+    const ca = this.setting('ca', flags.ca);
     const store = await openStore(url, {
       ...(token === undefined ? {} : { token }),
-      ...(flags.ca === undefined ? {} : { ca: flags.ca }),
+      ...(ca === undefined ? {} : { ca }),
       onWarning: (message: string) => this.warnLine(message),
     });
     this.openStores.push(store);
