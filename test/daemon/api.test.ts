@@ -3,6 +3,7 @@
  * this process over `memory:` (a store that folds in insertion order, not key
  * order): paging, metrics, server-side flush, odd metadata in headers.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/lib/daemon/server.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
@@ -95,5 +96,31 @@ describe('daemon API', () => {
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET');
     expect(await res.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
+  });
+
+  it('closes connections beyond --max-connections as they arrive, and counts them', async () => {
+    const events: string[] = [];
+    const small = await startDaemon({ store: new MemoryStore(), host: '127.0.0.1', port: 0, token: TOKEN, limits: { maxConnections: 2 }, log: (e) => events.push(e.event) });
+    const { port } = new URL(small.url);
+    const open = async () => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return socket;
+    };
+    const held = [await open(), await open()];
+    try {
+      // Let the server accept both before the third arrives.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const third = await open();
+      await new Promise<void>((resolve) => third.once('close', () => resolve()));
+      expect(events).toContain('connection_dropped');
+      // The two held connections still work.
+      held[0]!.write(`GET /v1/size HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+      const answer = await new Promise<string>((resolve) => held[0]!.once('data', (d: Buffer) => resolve(d.toString())));
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      for (const s of held) s.destroy();
+      await small.close();
+    }
   });
 });
