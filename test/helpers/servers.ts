@@ -188,6 +188,8 @@ export interface MemcachedServer {
   /** Send raw text-protocol lines; resolves with the reply up to and including a line matching `until`. */
   raw(command: string | Buffer, until?: RegExp): Promise<string>;
   stop(): Promise<void>;
+  /** Start it again on the same port (after stop()); it comes back empty. */
+  start(): Promise<void>;
   /** SIGSTOP / SIGCONT: a server that accepts connections but never answers. */
   pause(): void;
   resume(): void;
@@ -198,10 +200,14 @@ export async function startMemcached(): Promise<MemcachedServer> {
   const { dir, cleanup } = tempDir('sessctl-memcached-');
   const port = await freePort();
   const pidFile = path.join(dir, 'memcached.pid');
-  await execFileAsync('memcached', ['-d', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-u', 'root', '-P', pidFile, '-m', '64']);
-  await waitFor(`memcached on port ${port}`, async () => (await listening(port)) && readPid(pidFile) !== undefined);
+  const start = async () => {
+    await execFileAsync('memcached', ['-d', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-u', 'root', '-P', pidFile, '-m', '64']);
+    await waitFor(`memcached on port ${port}`, async () => (await listening(port)) && readPid(pidFile) !== undefined);
+  };
+  await start();
   return {
     port,
+    start,
     raw: (command, until = /^(END|STORED|NOT_STORED|DELETED|NOT_FOUND|OK|ERROR.*|CLIENT_ERROR.*|SERVER_ERROR.*|\d+)\r\n/m) =>
       memcachedRaw(port, command, until),
     stop: () => stopByPidFile(pidFile),

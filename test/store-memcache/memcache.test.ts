@@ -142,4 +142,19 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
       await stalled.terminate();
     }
   });
+
+  it('a server stopped mid-run: operations fail fast; after a restart the same store works again', async () => {
+    const e = testEntry(30, { salt: SALT });
+    const home = servers[memcachedServerIndex(`mod_ssl-sess:${e.key}`, 2)]!;
+    await store.update(e);
+    await home.stop();
+    const err = await store.lookup(e.key).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(SessctlError);
+    expect((err as Error).message).toMatch(new RegExp(`^memcached 127\\.0\\.0\\.1:${home.port} (is not reachable \\(connection (refused|reset)\\)|closed the connection)$`));
+    await expect(store.size()).rejects.toThrow(SessctlError);
+    await home.start();
+    expect(await store.lookup(e.key)).toBeUndefined();
+    await store.update(e);
+    expect((await store.lookup(e.key))?.der.equals(e.der)).toBe(true);
+  });
 });
