@@ -406,12 +406,22 @@ export class SessionCache {
   async #guard<T>(operation: string, work: () => Promise<T>, timed = true): Promise<T | null> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (!timed) return await work();
+      const pending = work();
+      if (!timed) return await pending;
+      // The cache file and memory: answer at once: one microtask tells, and
+      // saves a timer per handshake. Only a store still busy gets a deadline.
+      let answered = false;
+      pending.then(
+        () => (answered = true),
+        () => (answered = true),
+      );
+      await undefined;
+      if (answered) return await pending;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${this.#storeTimeoutMs} ms`)), this.#storeTimeoutMs);
         timer.unref();
       });
-      return await Promise.race([work(), deadline]);
+      return await Promise.race([pending, deadline]);
     } catch (err) {
       this.storeErrors += 1;
       this.#logStoreError(operation, err);
