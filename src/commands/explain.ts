@@ -1,0 +1,99 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand, STDIN_ARG } from '../lib/cli/base.js';
+import { readInput } from '../lib/cli/input.js';
+import { NotFoundError, usageError } from '../lib/errors.js';
+import { explainResumption, explanationText, parseSessionIdContext, type Explanation } from '../lib/explain/index.js';
+import { decodeSession } from '../lib/session/codec.js';
+import { readSessionBlobs } from '../lib/session/pem.js';
+import { normaliseKey } from '../lib/store/entry.js';
+import { nowSeconds } from '../lib/store/types.js';
+import { fileRing } from '../lib/tickets/rotate.js';
+
+/** Exit codes of explain beyond the common ones. */
+export const EXIT_WILL_NOT_RESUME = 4;
+export const EXIT_UNDETERMINED = 5;
+
+export default class Explain extends BaseCommand {
+  static summary = 'Say whether a server will resume a session, and why not.';
+  static description = `Give what the client holds (--in FILE: a PEM from openssl s_client -sess_out, or a session DER; or the session id) and
+what the server uses: its session cache (--store), its ticket keys (--ring, from rotate-keys) and its session-id context
+(--session-id-context). The first line is the verdict (resumes, will not resume, cannot tell) with the main reason; then the evidence.
+
+It checks what an OpenSSL server checks: a session offered by ticket must be under a key of the ring that is not retired, with a valid
+HMAC, and the session inside must not have expired; a session offered by session ID (or by a 32-byte TLS 1.3 stateful ticket) must be
+in the store as a server session, not expired; both must carry the server's session-id context.
+
+--json prints {verdict: "resumes" | "will-not-resume" | "undetermined", reasons: [{code, message}], notes: [{code, message}],
+evidence: {now, held, offer: {kind, key}, server: {store, ring, sessionIdContext}, lookup: {key, found, entry}, ticket: {keyName, key, mac, inside}}};
+times are ISO 8601 UTC, durations seconds, no secrets.
+
+Reason codes: live-in-store, ticket-key-live (resumes); nothing-to-offer,
+client-expired, not-in-store, not-a-server-session, expired, context-mismatch, master-key-mismatch, ticket-key-unknown,
+ticket-key-retired, ticket-mac-invalid, ticket-undecryptable (will not resume); no-store, no-ring, ticket-format-unknown,
+unreadable-session (cannot tell).
+
+Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${EXIT_WILL_NOT_RESUME} will not resume, ${EXIT_UNDETERMINED} cannot tell (give --store or --ring).`;
+
+  static examples = [
+    '<%= config.bin %> explain --in client-session.pem --ring /etc/sessctl/ring.json',
+    '<%= config.bin %> explain --in client-session.pem --store redis://cache:6379 --session-id-context login-portal',
+    '<%= config.bin %> explain 0aa8ff03…4d21 --store /var/lib/sessctl/sessions.db --json',
+  ];
+
+  static args = {
+    id: Args.string({ description: 'the session id (hex) the client offers, instead of --in', ignoreStdin: true }),
+  };
+
+  static flags = {
+    ...BaseCommand.storeFlags,
+    in: Flags.string({ description: 'the session the client holds: PEM or DER file (- for standard input)', helpValue: 'FILE' }),
+    ring: Flags.string({ description: "the server's ticket-key ring (rotate-keys --ring)", helpValue: 'FILE' }),
+    'session-id-context': Flags.string({
+      description: "the server's session-id context: text, or hex:HEX for raw bytes (at most 32 bytes); unchecked when not given",
+      helpValue: 'CONTEXT',
+    }),
+    now: Flags.string({ description: 'judge at this time instead of now: unix seconds or ISO 8601', helpValue: 'TIME' }),
+  };
+
+  async run(): Promise<Explanation> {
+    const { args, flags } = await this.parse(Explain);
+    if ((args.id === undefined) === (flags.in === undefined)) throw usageError('give the session the client holds (--in FILE) or its id');
+    const now = flags.now === undefined ? nowSeconds() : parseTime(flags.now);
+    const sessionIdContext = flags['session-id-context'] === undefined ? undefined : parseSessionIdContext(flags['session-id-context']);
+
+    let held;
+    if (flags.in !== undefined) {
+      const source = flags.in === '-' || flags.in === STDIN_ARG ? 'standard input' : flags.in;
+      const blobs = readSessionBlobs(await readInput(flags.in), source);
+      if (blobs.length > 1) throw usageError(`${source} holds ${blobs.length} sessions: explain takes one`);
+      held = decodeSession(blobs[0]!);
+    }
+    let ring;
+    if (flags.ring !== undefined) {
+      const read = await fileRing(flags.ring, { onWarning: (m) => this.warnLine(m) }).read();
+      if (read === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
+      ring = { name: flags.ring, ring: read };
+    }
+
+    const explanation = await explainResumption({
+      ...(held === undefined ? {} : { held }),
+      ...(args.id === undefined ? {} : { id: normaliseKey(args.id) }),
+      openStore: () => this.openStore(flags),
+      ...(ring === undefined ? {} : { ring }),
+      ...(sessionIdContext === undefined ? {} : { sessionIdContext }),
+      now,
+    });
+    this.out(explanationText(explanation));
+    if (explanation.verdict === 'will-not-resume') process.exitCode = EXIT_WILL_NOT_RESUME;
+    if (explanation.verdict === 'undetermined') process.exitCode = EXIT_UNDETERMINED;
+    return explanation;
+  }
+}
+
+/** --now: unix seconds, or an ISO 8601 time. */
+function parseTime(text: string): number {
+  if (/^\d+$/.test(text.trim())) return Number(text.trim());
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim()) || Number.isNaN(ms)) throw usageError(`--now: "${text}" is neither unix seconds nor an ISO 8601 time`);
+  return Math.floor(ms / 1000);
+}
