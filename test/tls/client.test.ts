@@ -114,6 +114,18 @@ describe.skipIf(!HAS_OPENSSL)('ClientSessionCache against openssl s_server', () 
     expect(after.filter((k) => !before.includes(k)).length).toBeGreaterThanOrEqual(1);
   });
 
+  it('a dead store costs the session, never the connection', async () => {
+    const store = new MemoryStore();
+    const lines: string[] = [];
+    const sessions = new ClientSessionCache(store, { logger: (l) => lines.push(l) });
+    await store.terminate();
+    const r = await exchange(await sessions.connect(connectOptions(tls12.port)));
+    expect(r).toEqual({ reused: false, protocol: 'TLSv1.2' });
+    await sessions.settled();
+    expect(sessions.storeErrors).toBeGreaterThanOrEqual(2); // the select, then the save
+    expect(lines[0]).toMatch(/^session store failed \(selectSession on memory:\)/);
+  });
+
   it('an https.Agent from the cache resumes on its second connection', async () => {
     const store = new MemoryStore();
     const sessions = new ClientSessionCache(store);

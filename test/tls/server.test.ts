@@ -14,6 +14,8 @@ import { SessctlError } from '../../src/lib/errors.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
 import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
 import { createRing, encodeRing } from '../../src/lib/tickets/ring.js';
+import { SessionCache } from '../../src/lib/tls/cache.js';
+import { ClientSessionCache } from '../../src/lib/tls/client.js';
 import { attachSessionCache, storeTicketKeys, type AttachOptions, type AttachedSessionCache } from '../../src/lib/tls/server.js';
 import { requireTool, tempDir } from '../helpers/env.js';
 import { sClient, selfSigned } from './peers.js';
@@ -37,7 +39,7 @@ describe.skipIf(!HAS_OPENSSL)('attachSessionCache', () => {
   });
 
   async function serve(
-    store: SessionStore,
+    store: SessionStore | SessionCache,
     options: AttachOptions & { kind?: 'tls' | 'https'; server?: tls.TlsOptions } = {},
   ): Promise<{ port: number; attached: AttachedSessionCache; server: tls.Server }> {
     const serverOptions = { ...credentials, sessionIdContext: 'unit', maxVersion: 'TLSv1.2' as const, ...options.server };
@@ -94,6 +96,26 @@ describe.skipIf(!HAS_OPENSSL)('attachSessionCache', () => {
     for (const i of order) {
       expect((await sClient(port, [...sessionIdOnly, '-sess_in', files[i]!])).outcome).toBe(kept[i] ? 'Reused' : 'New');
     }
+  });
+
+  it('mode "both": one cache serves a server and a client in the same process without their entries colliding', async () => {
+    const store = new MemoryStore();
+    const cache = new SessionCache(store, { mode: 'both', logger: () => {} });
+    const shared = await serve(cache, { kind: 'tls' }); // attachSessionCache takes a SessionCache too
+
+    const client = new ClientSessionCache(cache);
+    const options = { host: '127.0.0.1', port: shared.port, rejectUnauthorized: false, secureOptions: constants.SSL_OP_NO_TICKET };
+    const reused: boolean[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const socket = await client.connect(options);
+      await new Promise((resolve) => socket.once('secureConnect', resolve));
+      reused.push(socket.isSessionReused());
+      socket.destroy();
+      await client.settled();
+    }
+    expect(reused).toEqual([false, true]);
+    const roles = await store.foldl((e, acc: string[]) => [...acc, e.role], []);
+    expect(roles.sort()).toEqual(['client', 'server']);
   });
 
   it("warns about Node's per-process default sessionIdContext, or refuses it when asked", () => {
