@@ -102,7 +102,6 @@ describe.skipIf(!HAS_OPENSSL)('attachSessionCache', () => {
     const store = new MemoryStore();
     const cache = new SessionCache(store, { mode: 'both', logger: () => {} });
     const shared = await serve(cache, { kind: 'tls' }); // attachSessionCache takes a SessionCache too
-
     const client = new ClientSessionCache(cache);
     const options = { host: '127.0.0.1', port: shared.port, rejectUnauthorized: false, secureOptions: constants.SSL_OP_NO_TICKET };
     const reused: boolean[] = [];
