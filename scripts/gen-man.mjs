@@ -27,6 +27,10 @@ const STORES = [
 const ENVIRONMENT = [
   ['SESSCTL_STORE', 'the store URL when --store is not given'],
   ['SESSCTL_TOKEN', 'the bearer token for a daemon store (instead of --token-file)'],
+  ['SESSCTL_TOKEN_FILE', 'the file holding that token, when --token-file is not given'],
+  ['SESSCTL_CA', 'CA certificate(s) for https:// and rediss:// stores, when --ca is not given'],
+  ['SESSCTL_RING', 'the ticket-key ring file, when --ring is not given'],
+  ['SESSCTL_CONFIG', 'the configuration file (default $XDG_CONFIG_HOME/sessctl/config.json)'],
   ['XDG_STATE_HOME', 'where the default cache file lives (default ~/.local/state)'],
   ['XDG_CONFIG_HOME', 'where the configuration file lives (default ~/.config)'],
   ['XDG_CACHE_HOME', 'where shell completion keeps its cache (default ~/.cache)'],
@@ -36,7 +40,7 @@ const ENVIRONMENT = [
 
 const FILES = [
   ['$XDG_STATE_HOME/sessctl/sessions.db', 'the default session store (a cache file)'],
-  ['$XDG_CONFIG_HOME/sessctl/config.json', 'defaults for the store, token file, CA and ring (see sessctl config, when present)'],
+  ['$XDG_CONFIG_HOME/sessctl/config.json', 'defaults for the store, token file, CA and ring: a JSON object such as {"store": "redis://127.0.0.1:6379"}; a flag outranks the environment, which outranks the file (sessctl config shows which value came from where)'],
   ['$XDG_CACHE_HOME/sessctl/autocomplete/', 'the completion scripts written by sessctl autocomplete'],
 ];
 

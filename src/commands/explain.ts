@@ -7,7 +7,6 @@ import { decodeSession } from '../lib/session/codec.js';
 import { readSessionBlobs } from '../lib/session/pem.js';
 import { normaliseKey } from '../lib/store/entry.js';
 import { nowSeconds } from '../lib/store/types.js';
-import { fileRing } from '../lib/tickets/rotate.js';
 
 /** Exit codes of explain beyond the common ones. */
 export const EXIT_WILL_NOT_RESUME = 4;
@@ -47,7 +46,7 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
   static flags = {
     ...BaseCommand.storeFlags,
     in: Flags.string({ description: 'the session the client holds: PEM or DER file (- for standard input)', helpValue: 'FILE' }),
-    ring: Flags.string({ description: "the server's ticket-key ring (rotate-keys --ring)", helpValue: 'FILE' }),
+    ring: Flags.string({ description: "the server's ticket-key ring (rotate-keys --ring) [env: SESSCTL_RING; config file: ring]", helpValue: 'FILE' }),
     'session-id-context': Flags.string({
       description: "the server's session-id context: text, or hex:HEX for raw bytes (at most 32 bytes); unchecked when not given",
       helpValue: 'CONTEXT',
@@ -69,10 +68,13 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
       held = decodeSession(blobs[0]!);
     }
     let ring;
-    if (flags.ring !== undefined) {
-      const read = await fileRing(flags.ring, { onWarning: (m) => this.warnLine(m) }).read();
-      if (read === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
-      ring = { name: flags.ring, ring: read };
+    const ringFile = this.setting('ring', flags.ring);
+    if (ringFile !== undefined) {
+      // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed otherwise.
+      const { fileRing } = await import('../lib/tickets/rotate.js');
+      const read = await fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
+      if (read === undefined) throw new NotFoundError(`no ticket-key ring at ${ringFile}`);
+      ring = { name: ringFile, ring: read };
     }
 
     const explanation = await explainResumption({
