@@ -112,6 +112,10 @@ ${temp}
       inside: { protocol: 'TLSv1.2', masterKeyMatches: true },
     });
     expect(handshake(port, { sessIn: p('s0.pem') })).toBe('Reused');
+    // The ring may come from $SESSCTL_RING (or the config file) instead of --ring.
+    const viaEnv = await runCli(['explain', '--in', p('s0.pem'), '--json'], { cwd: dir, env: { SESSCTL_RING: p('ring.json') } });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(JSON.parse(viaEnv.stdout).evidence.server.ring).toBe(p('ring.json'));
 
     // nginx's own session-id context is inside the ticket: the same context passes, another does not.
     const inside = r.json.evidence.ticket.inside.sessionIdContext as { hex: string };
