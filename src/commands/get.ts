@@ -11,7 +11,6 @@ import { normaliseKey } from '../lib/store/entry.js';
 import { entryView, type EntryView } from '../lib/store/view.js';
 import { nowSeconds } from '../lib/store/types.js';
 import { inspectionText, inspectTicket, type TicketInspection } from '../lib/tickets/inspect.js';
-import { fileRing } from '../lib/tickets/rotate.js';
 
 export type GetResult = SessionView & { store?: EntryView; ticketInspection?: TicketInspection };
 
@@ -69,7 +68,8 @@ ${EXIT_CODES_HELP}`;
       items = [{ der: entry.der, store: entryView(entry, now) }];
     }
     const ringFile = this.setting('ring', flags.ring);
-    const ring = ringFile === undefined ? undefined : await fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
+    // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed to read a session.
+    const ring = ringFile === undefined ? undefined : await (await import('../lib/tickets/rotate.js')).fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
     if (flags.ring !== undefined && ring === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
     const results: GetResult[] = items.map(({ der, store }) => {
       const session = decodeSession(der);

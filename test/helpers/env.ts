@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const VECTORS = path.join(ROOT, 'test/fixtures/vectors');
 export const CI = process.env.CI === 'true' || process.env.CI === '1';
+/** A config file that does not exist: the default for every CLI run in tests. */
+const NO_CONFIG = path.join(os.tmpdir(), 'sessctl-tests-have-no-config.json');
 
 /** Absolute path of `binary` on PATH (or in /usr/sbin), or undefined. */
 export function findTool(binary: string): string | undefined {
@@ -71,7 +73,8 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', OCLIF_SKIP_NEW_VERSION_CHECK: 'true', ...options.env },
+      // No config file of the person running the tests leaks in (tests that want one set SESSCTL_CONFIG or XDG_CONFIG_HOME).
+      env: { ...process.env, NO_COLOR: '1', OCLIF_SKIP_NEW_VERSION_CHECK: 'true', SESSCTL_CONFIG: NO_CONFIG, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
