@@ -42,14 +42,14 @@ const fail = (what: string) => invalidInput(`not an SSL session: ${what}`);
 // ---------------------------------------------------------------------------
 // Structure pre-check (iterative, bounded)
 
-interface Header {
+export interface Header {
   tagByte: number;
   headerLength: number;
   length: number;
 }
 
 /** Read one DER identifier + length at `pos`; `limit` is the end of the enclosing element. */
-function readHeader(der: Uint8Array, pos: number, limit: number): Header {
+export function readHeader(der: Uint8Array, pos: number, limit: number): Header {
   if (pos + 2 > limit) {
     throw fail(pos + 2 > der.length ? `truncated at byte ${der.length} (element header at byte ${pos})` : `element header at byte ${pos} overruns its enclosing element`);
   }
@@ -72,7 +72,7 @@ function readHeader(der: Uint8Array, pos: number, limit: number): Header {
  * the input, definite and minimal lengths, bounded depth, nothing after the
  * outer SEQUENCE. Returns the byte offsets of the outer SEQUENCE's children.
  */
-function checkStructure(der: Uint8Array): number[] {
+export function checkStructure(der: Uint8Array): number[] {
   if (der.length === 0) throw fail('empty input');
   if (der.length > MAX_SESSION_BYTES) throw fail(`${der.length} bytes is more than the ${MAX_SESSION_BYTES}-byte limit`);
   if (der[0] !== 0x30) throw fail(`expected a SEQUENCE (0x30) at byte 0, found 0x${hexByte(der[0]!)}`);

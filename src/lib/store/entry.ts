@@ -1,5 +1,5 @@
-import { decodeSession } from '../session/codec.js';
 import { cipherSuite, protocolName } from '../session/names.js';
+import { summarizeSession, type SessionSummary } from '../session/summary.js';
 import type { Session } from '../session/types.js';
 import { usageError } from '../errors.js';
 import type { Entry, Role } from './types.js';
@@ -30,19 +30,28 @@ export function normaliseKey(input: string): string {
   return key;
 }
 
-/** Build the store entry for a session, decoding `der` once (throws SessctlError on bad DER). */
+/**
+ * Build the store entry for a session from its DER (throws SessctlError on bad
+ * DER). Reads only the summary fields (summarizeSession): stores call this for
+ * every entry they list. Validate untrusted input with decodeSession first.
+ */
 export function entryFromDer(der: Buffer, options: EntryOptions): Entry {
-  return entryFromSession(decodeSession(der), der, options);
+  return entryFromSummary(summarizeSession(der), der, options);
 }
 
+/** The same, for a session already decoded. */
 export function entryFromSession(session: Session, der: Buffer, options: EntryOptions): Entry {
+  return entryFromSummary({ ...session, hasTicket: session.ticket !== undefined }, der, options);
+}
+
+function entryFromSummary(session: SessionSummary, der: Buffer, options: EntryOptions): Entry {
   const createdAt = session.time ?? options.now;
   const timeout = options.timeout ?? session.timeout ?? DEFAULT_TIMEOUT_SECONDS;
   const key = options.key === undefined ? session.sessionId.toString('hex') : normaliseKey(options.key);
   if (key === '') throw usageError('the session has an empty session id: give it a key with --id HEX');
   return {
     key,
-    role: options.role ?? (session.ticket ? 'client' : 'server'),
+    role: options.role ?? (session.hasTicket ? 'client' : 'server'),
     ...(options.partialKey === undefined ? {} : { partialKey: options.partialKey }),
     der,
     createdAt,
@@ -52,6 +61,6 @@ export function entryFromSession(session: Session, der: Buffer, options: EntryOp
     cipher: cipherSuite(session.cipherId).opensslName,
     ...(session.sni === undefined ? {} : { sni: session.sni }),
     ...(session.alpn === undefined ? {} : { alpn: session.alpn.toString('latin1') }),
-    hasTicket: session.ticket !== undefined,
+    hasTicket: session.hasTicket,
   };
 }

@@ -19,6 +19,7 @@
  * That counter lives in this process: a store that is down cannot count.
  */
 import { createHash } from 'node:crypto';
+import { summarizeSession } from '../session/summary.js';
 import { entryFromDer } from '../store/entry.js';
 import { nowSeconds, type Counters, type Entry, type Role, type SessionStore } from '../store/types.js';
 
@@ -447,43 +448,17 @@ export class SessionCache {
 
 const EMPTY = Buffer.alloc(0);
 
-/** One DER length at `at`: [value, offset after it], or null when malformed or past `end`. */
-function derLength(der: Buffer, at: number, end: number): [number, number] | null {
-  if (at >= end) return null;
-  const first = der[at]!;
-  if (first < 0x80) return [first, at + 1];
-  const bytes = first & 0x7f;
-  if (bytes === 0 || bytes > 3 || at + 1 + bytes > end) return null;
-  let length = 0;
-  for (let i = 1; i <= bytes; i += 1) length = length * 256 + der[at + i]!;
-  return [length, at + 1 + bytes];
-}
-
 /**
- * The session_id_context field ([4] EXPLICIT OCTET STRING, ssl/ssl_asn1.c)
- * of a stored session: undefined when absent, null when the DER is malformed.
- * A walk over the top-level fields only, because it runs on every resumption
- * and a full decodeSession costs far more than the rest of the lookup.
+ * The session_id_context field ([4], ssl/ssl_asn1.c) of a stored session:
+ * undefined when absent, null when the DER is malformed. The summary reader,
+ * not a full decodeSession: this runs on every resumption.
  */
 export function sessionIdContextOf(der: Buffer): Buffer | undefined | null {
-  if (der[0] !== 0x30) return null;
-  const outer = derLength(der, 1, der.length);
-  if (!outer || outer[1] + outer[0] !== der.length) return null;
-  for (let at = outer[1]; at < der.length; ) {
-    const tag = der[at]!;
-    const field = derLength(der, at + 1, der.length);
-    if (!field || field[1] + field[0] > der.length) return null;
-    const [length, start] = field;
-    if (tag === 0xa4) {
-      if (der[start] !== 0x04) return null;
-      const inner = derLength(der, start + 1, start + length);
-      if (!inner || inner[1] + inner[0] !== start + length) return null;
-      return der.subarray(inner[1], start + length);
-    }
-    if (tag > 0xa4 && (tag & 0xe0) === 0xa0) return undefined; // context tags come in order: [4] is not there
-    at = start + length;
+  try {
+    return summarizeSession(der).sessionIdContext;
+  } catch {
+    return null;
   }
-  return undefined;
 }
 
 /**
