@@ -76,7 +76,7 @@ const WIDE_WIDTHS = [64, 6, 8, 30, 30, 12, 19, 18, 5];
 
 function row(e: Entry, now: number, wide: boolean): string[] {
   const expires = e.expiresAt > now || wide ? formatExpiry(e.expiresAt, now) : 'expired';
-  const size = String(e.der.length);
+  const size = String(e.size);
   if (!wide) return [shortId(e.key, false), e.protocol, e.cipher, e.sni ?? '-', expires, size];
   return [e.key, e.role, e.protocol, e.cipher, e.sni ?? '-', e.alpn ?? '-', shortTime(e.createdAt), expires, size];
 }

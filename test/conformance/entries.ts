@@ -91,10 +91,12 @@ export function testEntry(n: number, shape: EntryShape = {}): Entry {
   const { facts } = vector;
   const id = sessionId(n, shape.salt ?? 0);
   const now = shape.now ?? Math.floor(Date.now() / 1000);
+  const der = derWithSessionId(vector, id);
   const entry: Entry = {
     key: id.toString('hex'),
     role: shape.role ?? facts.role,
-    der: derWithSessionId(vector, id),
+    der,
+    size: der.length,
     createdAt: shape.createdAt ?? facts.time,
     insertedAt: shape.insertedAt ?? now,
     expiresAt: shape.expiresAt ?? now + 3600,

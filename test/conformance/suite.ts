@@ -164,6 +164,19 @@ export function describeConformance(name: string, makeStore: () => Promise<Store
       expect(calls).toBe(0);
     });
 
+    it('foldl with withDer false still gives every summary field and the DER size', async () => {
+      const stored = [entry(0), entry(1), entry(2)];
+      for (const e of stored) await store.update(e);
+      const seen = await store.foldl((e, acc: Entry[]) => [...acc, e], [], { withDer: false });
+      expect(seen).toHaveLength(stored.length);
+      for (const e of seen) {
+        const expected = stored.find((x) => x.key === e.key)!;
+        expect(e.size).toBe(expected.der.length);
+        expect(e.der.length === 0 || e.der.equals(expected.der)).toBe(true);
+        expect([e.protocol, e.cipher, e.sni, e.alpn, e.createdAt]).toEqual([expected.protocol, expected.cipher, expected.sni, expected.alpn, expected.createdAt]);
+      }
+    });
+
     it('foldl stops at Halt and resolves with its accumulator', async () => {
       for (let i = 0; i < 50; i++) await store.update(entry(i));
       let calls = 0;

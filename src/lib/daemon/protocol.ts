@@ -87,7 +87,8 @@ export function decodeCursor(cursor: string): string | undefined {
 }
 
 /** An entry's metadata: the Entry without its DER. */
-export type EntryMeta = Omit<Entry, 'der'>;
+/** An entry without its DER; `size` is the DER's length, so it is never sent apart from it. */
+export type EntryMeta = Omit<Entry, 'der' | 'size'>;
 
 /** An entry in a JSON list: the metadata plus the DER in base64. */
 export interface WireEntry extends EntryMeta {
@@ -112,7 +113,7 @@ export interface ErrorBody {
 }
 
 export function metaOf(entry: Entry): EntryMeta {
-  const { der: _der, ...meta } = entry;
+  const { der: _der, size: _size, ...meta } = entry;
   return meta;
 }
 
@@ -174,7 +175,8 @@ export function fromWire(value: unknown): Entry {
   if (typeof obj?.key !== 'string' || !isSessionKey(obj.key)) throw new ProtocolError('entry without a valid key');
   if (typeof obj.der !== 'string') throw new ProtocolError('entry without DER');
   const meta = parseMeta(obj, obj.key);
-  return { ...meta, der: Buffer.from(obj.der, 'base64') };
+  const der = Buffer.from(obj.der, 'base64');
+  return { ...meta, der, size: der.length };
 }
 
 /** A counters delta from untrusted JSON: only known names, whole numbers. */

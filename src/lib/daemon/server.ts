@@ -261,7 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         } catch {
           throw new ProtocolError(`the ${ENTRY_HEADER} header is not JSON`);
         }
-        const entry: Entry = { ...parseMeta(meta, key), der: body };
+        const entry: Entry = { ...parseMeta(meta, key), der: body, size: body.length };
         try {
           decodeSession(body);
         } catch (err) {

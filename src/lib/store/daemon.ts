@@ -151,7 +151,7 @@ export class DaemonStore implements SessionStore {
     if (answer.status === 404) return undefined;
     const header = answer.headers[ENTRY_HEADER];
     try {
-      return { ...parseMeta(JSON.parse(String(header)), key), der: answer.body };
+      return { ...parseMeta(JSON.parse(String(header)), key), der: answer.body, size: answer.body.length };
     } catch {
       throw this.#malformed('a lookup');
     }

@@ -54,6 +54,7 @@ function entryFromSummary(session: SessionSummary, der: Buffer, options: EntryOp
     role: options.role ?? (session.hasTicket ? 'client' : 'server'),
     ...(options.partialKey === undefined ? {} : { partialKey: options.partialKey }),
     der,
+    size: der.length,
     createdAt,
     insertedAt: options.now,
     expiresAt: createdAt + timeout,

@@ -37,11 +37,12 @@ export async function flushSessions(store: SessionStore, options: FlushOptions):
       }
       if (options.dryRun || (await store.delete(e.key))) {
         acc.removed += 1;
-        acc.bytes += e.der.length;
+        acc.bytes += e.size;
       }
       return acc;
     },
     { visited: 0, removed: 0, bytes: 0, remaining: 0 },
+    { withDer: false },
   );
   return { removed: result.removed, bytes: result.bytes, remaining: result.remaining, dryRun: options.dryRun === true };
 }

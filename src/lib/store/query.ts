@@ -43,7 +43,7 @@ function compareBy(sort: SortKey): (a: Entry, b: Entry) => number {
   switch (sort) {
     case 'created': return (a, b) => a.createdAt - b.createdAt || a.key.localeCompare(b.key);
     case 'expires': return (a, b) => a.expiresAt - b.expiresAt || a.key.localeCompare(b.key);
-    case 'size': return (a, b) => a.der.length - b.der.length || a.key.localeCompare(b.key);
+    case 'size': return (a, b) => a.size - b.size || a.key.localeCompare(b.key);
     case 'sni': return (a, b) => str(a.sni).localeCompare(str(b.sni)) || a.key.localeCompare(b.key);
     case 'protocol': return (a, b) => a.protocol.localeCompare(b.protocol) || a.key.localeCompare(b.key);
     case 'cipher': return (a, b) => a.cipher.localeCompare(b.cipher) || a.key.localeCompare(b.key);
@@ -62,7 +62,8 @@ export interface SelectOptions {
  * Visit the sessions matching `query`. Unsorted, it streams straight from
  * foldl (constant memory) and stops after `limit`. Sorted with a limit, it keeps
  * only the best `limit` entries; sorted without one it must hold every match.
- * Returns how many entries were visited.
+ * Returns how many entries were visited. Entries may come without their DER
+ * (foldl's withDer: false): `size` has its length; look an entry up for the DER.
  */
 export async function selectEntries(
   store: SessionStore,
@@ -73,7 +74,7 @@ export async function selectEntries(
   const limit = options.limit ?? Infinity;
   if (limit <= 0) return 0;
   const source = query.partialKey === undefined
-    ? <A>(fn: (e: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>, acc: A) => store.foldl(fn, acc)
+    ? <A>(fn: (e: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>, acc: A) => store.foldl(fn, acc, { withDer: false })
     : async <A>(fn: (e: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>, acc: A) => {
         let a = acc;
         for (const e of await store.selectSession(query.partialKey!)) {

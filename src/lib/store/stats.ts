@@ -44,7 +44,7 @@ export async function computeStats(store: SessionStore, options: { now: number; 
   const totals = await store.foldl(
     (e, acc) => {
       acc.total += 1;
-      acc.bytes += e.der.length;
+      acc.bytes += e.size;
       bump(byProtocol, e.protocol);
       bump(byCipher, e.cipher);
       bump(bySni, e.sni ?? '(none)');
@@ -59,6 +59,7 @@ export async function computeStats(store: SessionStore, options: { now: number; 
       return acc;
     },
     { total: 0, expired: 0, bytes: 0 },
+    { withDer: false },
   );
   const top = options.top ?? 10;
   const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));

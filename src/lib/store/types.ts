@@ -34,8 +34,13 @@ export interface Entry {
   role: Role;
   /** Client role: the server this session may be offered to, e.g. "host:port". */
   partialKey?: string;
-  /** The i2d_SSL_SESSION DER, exactly as OpenSSL wrote it. Secret. */
+  /**
+   * The i2d_SSL_SESSION DER, exactly as OpenSSL wrote it. Secret. Empty in a
+   * foldl called with `{ withDer: false }` by a backend that can leave it out.
+   */
   der: Buffer;
+  /** Length of the DER in bytes (also when `der` was left out). */
+  size: number;
   /** When the session was created (the SSL_SESSION time field), unix seconds. */
   createdAt: number;
   /** When it was put into this store, unix seconds. */
@@ -84,6 +89,15 @@ export class Halt<A> {
 
 export type FoldFn<A> = (entry: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>;
 
+export interface FoldOptions {
+  /**
+   * false: the caller needs only the summary columns (list, stats, flush), and
+   * a backend that keeps them apart from the DER may hand out entries with an
+   * empty `der` (`size` still tells its length). Default true.
+   */
+  withDer?: boolean;
+}
+
 export interface StoreCapabilities {
   /** Entries survive the process (not `memory:`). */
   persistent: boolean;
@@ -111,7 +125,7 @@ export interface SessionStore {
    * Entries inserted or deleted during the fold may or may not be visited;
    * the callback may delete entries (flush does). Return a `Halt` to stop.
    */
-  foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A>;
+  foldl<A>(fn: FoldFn<A>, acc0: A, options?: FoldOptions): Promise<A>;
   /** Client role: every session stored for `partialKey` (e.g. "host:port"), newest first. */
   selectSession(partialKey: string): Promise<Entry[]>;
   /** Number of entries, expired ones included. */

@@ -38,7 +38,7 @@ export function entryView(e: Entry, now: number): EntryView {
     expires: isoTime(e.expiresAt),
     expiresIn: e.expiresAt - now,
     expired: e.expiresAt <= now,
-    size: e.der.length,
+    size: e.size,
     hasTicket: e.hasTicket,
   };
 }

@@ -253,7 +253,7 @@ export class SessionCache {
       this.store.foldl(async (entry, n: number) => {
         await pause();
         return entry.expiresAt <= now && (await this.store.delete(entry.key)) ? n + 1 : n;
-      }, 0),
+      }, 0, { withDer: false }),
       false, // a pass over the whole store: no handshake waits for it
     );
     return removed ?? 0;
@@ -491,6 +491,6 @@ async function soonestExpiring(store: SessionStore, count: number, protect: Set<
       if (acc.length > n) acc.pop();
     }
     return acc;
-  }, []);
+  }, [], { withDer: false });
   return found.map((f) => f.key);
 }
