@@ -177,6 +177,23 @@ export function describeConformance(name: string, makeStore: () => Promise<Store
       }
     });
 
+    it('pageByKey, where a backend has it, pages through every key in order, once', async () => {
+      if (!store.pageByKey) return;
+      const stored = Array.from({ length: 25 }, (_, i) => entry(i));
+      for (const e of stored) await store.update(e);
+      const keys: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const rows = await store.pageByKey(after, 7);
+        expect(rows.length).toBeLessThanOrEqual(7);
+        if (rows.length > 0) expect(rows[0]!.der.length).toBe(rows[0]!.size);
+        keys.push(...rows.map((r) => r.key));
+        if (rows.length < 7) break;
+        after = rows[rows.length - 1]!.key;
+      }
+      expect(keys).toEqual(stored.map((e) => e.key).sort());
+    });
+
     it('foldl stops at Halt and resolves with its accumulator', async () => {
       for (let i = 0; i < 50; i++) await store.update(entry(i));
       let calls = 0;

@@ -365,6 +365,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const after = cursorText === null ? undefined : decodeCursor(cursorText);
     if (cursorText !== null && after === undefined) throw new ProtocolError('not a cursor from this daemon');
 
+    if (store.pageByKey) {
+      // One more than asked: whether it comes back says if there is a next page.
+      const rows = await store.pageByKey(after, limit + 1);
+      const entries = rows.slice(0, limit);
+      return { entries: entries.map(toWire), cursor: rows.length > limit ? encodeCursor(entries[entries.length - 1]!.key) : null };
+    }
     // The backing store may fold in any order: keep the `limit` smallest keys
     // seen so far, sorted, and count the rest to know whether a next page exists.
     const kept: Entry[] = [];

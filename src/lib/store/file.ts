@@ -157,6 +157,7 @@ interface Statements {
   remove: BetterSqlite3.Statement<[string]>;
   page: BetterSqlite3.Statement<[number, number], [...Row, rowid: number]>;
   pageWithoutDer: BetterSqlite3.Statement<[number, number], [...Row, rowid: number]>;
+  pageByKey: BetterSqlite3.Statement<[string, number], Row>;
   select: BetterSqlite3.Statement<[string], Row>;
   count: BetterSqlite3.Statement<[], number>;
   counters: BetterSqlite3.Statement<[], { name: string; value: number }>;
@@ -188,6 +189,7 @@ export class FileStore implements SessionStore {
       // The rowid last, so the row's first columns are an entry's.
       page: raw(`SELECT ${SELECTED}, rowid FROM sessions WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       pageWithoutDer: raw(`SELECT ${SELECTED_WITHOUT_DER}, rowid FROM sessions WHERE rowid > ? ORDER BY rowid LIMIT ?`),
+      pageByKey: raw(`SELECT ${SELECTED} FROM sessions WHERE key > ? ORDER BY key LIMIT ?`),
       select: raw(`SELECT ${SELECTED} FROM sessions WHERE partial_key = ? ORDER BY created_at DESC, inserted_at DESC`),
       count: p<BetterSqlite3.Statement<[], number>>('SELECT count(*) FROM sessions').pluck(),
       counters: p('SELECT name, value FROM counters'),
@@ -307,6 +309,11 @@ export class FileStore implements SessionStore {
       if (rows.length < FOLD_PAGE) return acc;
       after = rows[rows.length - 1]![ROWID];
     }
+  }
+
+  async pageByKey(after: SessionKey | undefined, limit: number): Promise<Entry[]> {
+    // '' sorts before every hex key: the first page.
+    return this.#run(() => this.#st.pageByKey.all(after ?? '', limit)).map(toEntry);
   }
 
   async selectSession(partialKey: string): Promise<Entry[]> {

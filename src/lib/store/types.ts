@@ -126,6 +126,13 @@ export interface SessionStore {
    * the callback may delete entries (flush does). Return a `Halt` to stop.
    */
   foldl<A>(fn: FoldFn<A>, acc0: A, options?: FoldOptions): Promise<A>;
+  /**
+   * Optional, for backends that keep their keys in order (the cache file): the
+   * `limit` entries with the smallest keys above `after` (all keys when
+   * undefined), in key order. The daemon pages with it; without it, it must
+   * make a pass over the store per page.
+   */
+  pageByKey?(after: SessionKey | undefined, limit: number): Promise<Entry[]>;
   /** Client role: every session stored for `partialKey` (e.g. "host:port"), newest first. */
   selectSession(partialKey: string): Promise<Entry[]>;
   /** Number of entries, expired ones included. */
