@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { usageError } from '../lib/errors.js';
+import type { ServeResult } from '../lib/daemon/run.js';
 import { resolveStoreUrl } from '../lib/store/location.js';
 
 export default class Serve extends BaseCommand {
@@ -10,6 +11,7 @@ Clients send the bearer token from --token-file; without one the daemon refuses 
 loopback address. Listening on anything but loopback needs TLS (--tls-cert, --tls-key); --tls-ca also requires client
 certificates signed by that CA. Logs are JSON lines on stderr, without tokens, sessions or keys. SIGTERM or SIGINT
 stops it: requests in flight finish (at most --grace ms), then the store is closed. API and deployment: docs/DEPLOYMENT.md.
+--json prints, once stopped, {url, store, tls, auth: "token" | "none", signal}.
 ${EXIT_CODES_HELP}`;
 
   static examples = [
@@ -17,8 +19,6 @@ ${EXIT_CODES_HELP}`;
     '<%= config.bin %> serve --listen 0.0.0.0:7420 --tls-cert cert.pem --tls-key key.pem --token-file /etc/sessctl/token',
   ];
 
-  // Logs are the output; there is no result to print as JSON.
-  static enableJsonFlag = false;
 
   static flags = {
     listen: Flags.string({ description: 'address and port to listen on (HOST:PORT, [IPv6]:PORT or PORT)', default: '127.0.0.1:7420', helpValue: 'HOST:PORT' }),
@@ -38,20 +38,22 @@ ${EXIT_CODES_HELP}`;
     'log-requests': Flags.boolean({ description: 'log every request (default: failures and lifecycle events only)' }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<ServeResult> {
     const { flags } = await this.parse(Serve);
     const { host, port } = parseListen(flags.listen);
-    const { url } = resolveStoreUrl({ flag: flags.store });
+    const config = this.userConfig().values;
+    const { url } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
     if (/^https?:/i.test(url)) throw usageError('the backing store cannot be another sessctl daemon: give a cache file, memory: or redis://');
     if (flags['no-auth'] && flags['token-file'] !== undefined) throw usageError('--no-auth and --token-file contradict each other');
 
     const { serveUntilSignalled } = await import('../lib/daemon/run.js');
-    await serveUntilSignalled({
+    const tokenFile = flags['token-file'] ?? (flags['no-auth'] || process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
+    return serveUntilSignalled({
       host,
       port,
       storeUrl: url,
       ...(flags.ca === undefined ? {} : { ca: flags.ca }),
-      tokenFile: flags['token-file'],
+      tokenFile,
       noAuth: flags['no-auth'],
       tls: flags['tls-cert'] === undefined ? undefined : { cert: flags['tls-cert'], key: flags['tls-key']!, ca: flags['tls-ca'] },
       limits: {

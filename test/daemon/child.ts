@@ -12,6 +12,8 @@ export interface ServeChild {
   url: string;
   /** Everything it wrote to stderr so far. */
   log(): string;
+  /** Everything it wrote to stdout so far (the --json result, once stopped). */
+  stdout(): string;
   /** SIGTERM, then its exit code. */
   stop(): Promise<number | null>;
   exited: Promise<number | null>;
@@ -23,6 +25,8 @@ export async function startServe(args: string[], env: Record<string, string> = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start in 20 s: ${stderr}`)), 20_000);
@@ -43,6 +47,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
     process: child,
     url,
     log: () => stderr,
+    stdout: () => stdout,
     exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -80,6 +80,13 @@ describe('sessctl serve: restarts', () => {
     }
   });
 
+  it('with --json, prints where it listened, its store and the signal that stopped it', async () => {
+    const child = await startServe(['--listen', '127.0.0.1:0', '--no-auth', '--store', 'memory:', '--json']);
+    expect(child.stdout()).toBe('');
+    expect(await child.stop()).toBe(0);
+    expect(JSON.parse(child.stdout())).toEqual({ url: child.url, store: 'memory:', tls: false, auth: 'none', signal: 'SIGTERM' });
+  });
+
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
     daemon ??= await startServe(args);
     const entry = testEntry(500, { salt: SALT });

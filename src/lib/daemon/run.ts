@@ -24,8 +24,20 @@ export interface ServeOptions {
   log?: (event: LogEvent) => void;
 }
 
+/** What `sessctl serve --json` prints once the daemon has stopped. */
+export interface ServeResult {
+  /** The daemon's URL, for clients' --store. */
+  url: string;
+  /** The backing store (credentials removed). */
+  store: string;
+  tls: boolean;
+  auth: 'token' | 'none';
+  /** The signal that stopped it. */
+  signal: NodeJS.Signals;
+}
+
 /** Serve until SIGTERM or SIGINT, then stop gracefully; resolves once stopped. */
-export async function serveUntilSignalled(options: ServeOptions): Promise<void> {
+export async function serveUntilSignalled(options: ServeOptions): Promise<ServeResult> {
   const log = options.log ?? defaultLog;
   const token = options.noAuth ? undefined : await readToken(options.tokenFile);
   if (token === undefined && !options.noAuth) {
@@ -43,9 +55,27 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<void> 
     ...(options.ca === undefined ? {} : { ca: options.ca }),
     onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }),
   });
-  let daemon;
+
+  // Signal handlers go in before the daemon says it is listening: a SIGTERM
+  // right after that must stop it gracefully, not kill it.
+  let stoppedBy: NodeJS.Signals | undefined;
+  let signalled: (signal: NodeJS.Signals) => void = () => {};
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy !== undefined) {
+      log({ level: 'warn', event: 'forced_exit', signal });
+      process.exit(1);
+    }
+    stoppedBy = signal;
+    log({ level: 'info', event: 'signal', signal });
+    signalled(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let running;
   try {
-    daemon = await startDaemon({
+    running = await startDaemon({
       store,
       host: options.host,
       port: options.port,
@@ -56,28 +86,19 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<void> 
       logRequests: options.logRequests === true,
     });
   } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     await store.terminate();
     throw err;
   }
 
-  const running = daemon;
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log({ level: 'warn', event: 'forced_exit', signal });
-        process.exit(1);
-      }
-      stopping = true;
-      log({ level: 'info', event: 'signal', signal });
-      running.close(options.graceMs).then(resolve, (err: unknown) => {
-        log({ level: 'error', event: 'stop_failed', message: (err as Error).message });
-        resolve();
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  const signal = await stopRequested;
+  try {
+    await running.close(options.graceMs);
+  } catch (err) {
+    log({ level: 'error', event: 'stop_failed', message: (err as Error).message });
+  }
+  return { url: running.url, store: store.url, tls: tls !== undefined, auth: token === undefined ? 'none' : 'token', signal };
 }
 
 function readPem(file: string, flag: string): Buffer {
