@@ -125,6 +125,19 @@ await store.terminate();
 results.fileBytes = statSync(file).size;
 process.stderr.write(`file: ${fmt(results.fileLookup)} lookups/s, ${fmt(results.fileInsert)} inserts/s\n`);
 
+// The same lookups through mmap (`file:PATH?mmap=1G`, opt-in: see FileStoreOptions.mmapBytes).
+{
+  const mapped = await FileStore.open(file, { mmapBytes: 1024 ** 3 });
+  for (const key of lookupKeys.slice(0, 20_000)) await mapped.lookup(key); // map the pages the lookups touch
+  const t = await timed(async () => {
+    for (const key of lookupKeys) if ((await mapped.lookup(key)) === undefined) throw new Error('mmap lookup missed');
+  });
+  results.mmapLookup = rate(LOOKUPS, t.ms);
+  results.mmapLookupCpu = rate(LOOKUPS, t.cpuMs);
+  await mapped.terminate();
+}
+process.stderr.write(`file with mmap: ${fmt(results.mmapLookup)} lookups/s\n`);
+
 // --- 2. The ceiling: a Map in this process (same keys, same DER sizes).
 {
   const map = new Map();
@@ -233,12 +246,13 @@ lines.push('| store | lookups/s | per CPU s | vs Map | inserts/s (one commit eac
 lines.push('|---|---:|---:|---:|---:|---:|---:|');
 lines.push(`| Map in process (ceiling) | ${fmt(results.mapLookup)} | ${fmt(results.mapLookupCpu)} | 1.00x | ${fmt(results.mapInsert)} | ${fmt(results.mapInsertCpu)} | 1.00x |`);
 lines.push(`| cache file (FileStore, SQLite WAL) | ${fmt(results.fileLookup)} | ${fmt(results.fileLookupCpu)} | ${ratio(results.fileLookup, results.mapLookup)} | ${fmt(results.fileInsert)} | ${fmt(results.fileInsertCpu)} | ${ratio(results.fileInsert, results.mapInsert)} |`);
+lines.push(`| cache file with \`?mmap=1G\` (opt-in) | ${fmt(results.mmapLookup)} | ${fmt(results.mmapLookupCpu)} | ${ratio(results.mmapLookup, results.mapLookup)} | - | - | - |`);
 if (results.redisLookup) {
   lines.push(`| Redis ${results.redisVersion ?? ''} via ioredis, loopback, awaited GET/SETEX | ${fmt(results.redisLookup)} | - | ${ratio(results.redisLookup, results.mapLookup)} | ${fmt(results.redisInsert)} | - | ${ratio(results.redisInsert, results.mapInsert)} |`);
 }
 lines.push('');
 if (results.redisLookup) lines.push(`Cache file vs Redis: ${ratio(results.fileLookup, results.redisLookup)} the lookups, ${ratio(results.fileInsert, results.redisInsert)} the inserts.`);
-lines.push(`Target >= 100,000 lookups/s: ${results.fileLookup >= 100_000 ? 'met' : 'NOT met'}.`);
+lines.push(`Target >= 100,000 lookups/s: ${results.fileLookup >= 100_000 ? 'met' : 'NOT met'} by default, ${results.mmapLookup >= 100_000 ? 'met' : 'NOT met'} with mmap.`);
 lines.push('');
 for (const [name, m] of [['list --json', results.list], ['stats', results.stats]]) {
   if (m === undefined) lines.push(`- \`sessctl ${name}\`: not measured (/usr/bin/time missing)`);

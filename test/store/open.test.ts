@@ -40,6 +40,23 @@ describe('openStore', () => {
     }
   });
 
+  it('file:PATH?mmap=SIZE reads the same file through mmap; other options are usage errors', async () => {
+    const file = path.join(tmp.dir, 'mmap.db');
+    const entry = testEntry(7);
+    const plain = await openStore(file);
+    await plain.update(entry);
+    await plain.terminate();
+    const mapped = await openStore(`file:${file}?mmap=64M`);
+    try {
+      expect((await mapped.lookup(entry.key))?.der.equals(entry.der)).toBe(true);
+    } finally {
+      await mapped.terminate();
+    }
+    const bad = await openStore(`file:${file}?mmap=lots`).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(SessctlError);
+    expect((bad as SessctlError).exit).toBe(EXIT.USAGE);
+  });
+
   it('expands ~/ to the home directory', async () => {
     const home = process.env.HOME;
     process.env.HOME = tmp.dir;

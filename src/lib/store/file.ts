@@ -125,6 +125,15 @@ export interface FileStoreOptions {
   create?: boolean;
   /** Default: a "warning: ..." line on stderr. */
   onWarning?: (message: string) => void;
+  /**
+   * Read the file through mmap, up to this many bytes (PRAGMA mmap_size; URL
+   * `file:PATH?mmap=512M`). Off by default. Measured at 1M sessions: lookups
+   * go from about 75k/s to 120k/s. The cost, why it is opt-in: a pass over
+   * the store maps (and counts in RSS) the whole file, and an I/O error on a
+   * mapped page is a SIGBUS that kills the process instead of an error
+   * (sqlite.org/mmap.html). For TLS servers doing lookups, on reliable disks.
+   */
+  mmapBytes?: number;
 }
 
 const defaultWarning = (message: string): void => {
@@ -252,6 +261,7 @@ export class FileStore implements SessionStore {
     try {
       db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       prepareDatabase(db, file);
+      if (options.mmapBytes !== undefined) db.pragma(`mmap_size = ${Math.floor(options.mmapBytes)}`);
       store = new FileStore(options.url ?? file, file, db);
     } catch (err) {
       db?.close();

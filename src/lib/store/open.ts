@@ -33,10 +33,11 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     return new MemoryStore('memory:');
   }
   if (scheme === undefined || scheme === 'file') {
-    const file = filePath(url);
+    const { file, mmapBytes } = fileUrl(url);
     const { FileStore } = await import('./file.js');
     return FileStore.open(file, {
       url,
+      ...(mmapBytes === undefined ? {} : { mmapBytes }),
       ...(options.create === undefined ? {} : { create: options.create }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     });
@@ -67,6 +68,25 @@ async function loadBackend(specifier: string, name: string): Promise<BackendModu
     }
     throw err;
   }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * A `file:` URL may carry options after "?" (only `mmap=SIZE`, e.g. 512M);
+ * a plain path is taken as it is, "?" and all.
+ */
+function fileUrl(url: string): { file: string; mmapBytes?: number } {
+  const query = /^file:/i.test(url) ? url.indexOf('?') : -1;
+  if (query < 0) return { file: filePath(url) };
+  const params = new URLSearchParams(url.slice(query + 1));
+  let mmapBytes: number | undefined;
+  for (const [name, value] of params) {
+    const m = /^(\d+)([kmg]?)$/i.exec(value);
+    if (name !== 'mmap' || !m) throw usageError(`unsupported option "${name}=${value}" in "${url}": file: URLs take ?mmap=SIZE (e.g. 512M)`);
+    mmapBytes = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  }
+  return { file: filePath(url.slice(0, query)), ...(mmapBytes === undefined ? {} : { mmapBytes }) };
 }
 
 /** The path a `file:` URL or plain path names, with a leading ~/ expanded. */
