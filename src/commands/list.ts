@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { queryFlags, queryFromFlags } from '../lib/cli/query-flags.js';
 import { formatExpiry, shortId, shortTime } from '../lib/cli/format.js';
+import { ChunkedWriter } from '../lib/cli/output.js';
 import { renderTable } from '../lib/cli/table.js';
 import { selectEntries, SORT_KEYS } from '../lib/store/query.js';
 import { entryView, type EntryView } from '../lib/store/view.js';
@@ -41,29 +42,34 @@ ${EXIT_CODES_HELP}`;
 
     if (this.jsonEnabled()) {
       // Written as it streams, not returned: a million sessions must not be one string in memory.
+      const out = new ChunkedWriter();
       let first = true;
-      process.stdout.write('[');
-      await selectEntries(store, query, options, async (e) => {
-        await write(`${first ? '\n  ' : ',\n  '}${JSON.stringify(entryView(e, now))}`);
+      out.push('[');
+      await selectEntries(store, query, options, (e) => {
+        const pending = out.push(`${first ? '\n  ' : ',\n  '}${JSON.stringify(entryView(e, now))}`);
         first = false;
+        return pending;
       });
-      process.stdout.write(first ? ']\n' : '\n]\n');
+      out.push(first ? ']\n' : '\n]\n');
+      await out.flush();
       return;
     }
 
+    const out = new ChunkedWriter();
     let rows: string[][] = [];
     let printedHead = false;
-    const flush = async () => {
+    const flush = () => {
       const text = renderTable(flags.wide ? WIDE_HEAD : HEAD, rows, { widths: flags.wide ? WIDE_WIDTHS : WIDTHS, head: !printedHead });
       printedHead = true;
       rows = [];
-      await write(`${text}\n`);
+      return out.push(`${text}\n`);
     };
-    const count = await selectEntries(store, query, options, async (e) => {
+    const count = await selectEntries(store, query, options, (e) => {
       rows.push(row(e, now, flags.wide));
-      if (rows.length >= CHUNK) await flush();
+      return rows.length >= CHUNK ? flush() : undefined;
     });
-    if (rows.length > 0 || !printedHead) await flush();
+    if (rows.length > 0 || !printedHead) flush();
+    await out.flush();
     process.stderr.write(`${count} session${count === 1 ? '' : 's'}${flags.limit !== undefined && count >= flags.limit ? ` (limit ${flags.limit})` : ''}\n`);
   }
 }
@@ -79,15 +85,4 @@ function row(e: Entry, now: number, wide: boolean): string[] {
   const size = String(e.size);
   if (!wide) return [shortId(e.key, false), e.protocol, e.cipher, e.sni ?? '-', expires, size];
   return [e.key, e.role, e.protocol, e.cipher, e.sni ?? '-', e.alpn ?? '-', shortTime(e.createdAt), expires, size];
-}
-
-/** Write to stdout, waiting when the pipe is full (back-pressure keeps memory flat). */
-function write(text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (process.stdout.write(text)) resolve();
-    else {
-      process.stdout.once('drain', resolve);
-      process.stdout.once('error', reject);
-    }
-  });
 }

@@ -86,10 +86,12 @@ export async function selectEntries(
       };
 
   if (options.sort === undefined) {
-    return source<number>(async (entry, n) => {
+    return source<number>((entry, n) => {
       if (!matchesQuery(entry, query, options.now)) return n;
-      await visit(entry);
-      return n + 1 >= limit ? new Halt(n + 1) : n + 1;
+      const next = n + 1 >= limit ? new Halt(n + 1) : n + 1;
+      // Wait only when the visitor has to (a full output pipe): a promise per entry adds up over a million.
+      const pending = visit(entry);
+      return pending === undefined ? next : pending.then(() => next);
     }, 0);
   }
 
