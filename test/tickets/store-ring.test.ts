@@ -1,5 +1,5 @@
 /** The ring kept in a store (capabilities.keyRing) so a fleet shares it. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
@@ -44,5 +44,35 @@ describe('ring in a store', () => {
     const again = await openStore(db);
     expect((await again.readKeyRing!())!).toEqual(readFileSync(path.join(tmp.dir, 'ring.json')));
     await again.terminate();
+  });
+});
+
+describe('ring pushed to the daemon', () => {
+  it('rotate-keys --push https://daemon: the daemon holds the ring; a rotation replaces it', async () => {
+    const { startServe } = await import('../daemon/child.js');
+    const tokenFile = path.join(tmp.dir, 'token');
+    writeFileSync(tokenFile, 'push-test-token-0123456789\n', { mode: 0o600 });
+    const daemon = await startServe(['--listen', '127.0.0.1:0', '--store', path.join(tmp.dir, 'daemon.db'), '--token-file', tokenFile]);
+    try {
+      const push = ['rotate-keys', '--ring', 'pushed.json', '--push', daemon.url, '--token-file', tokenFile, '--json'];
+      const first = await runCli(push, { cwd: tmp.dir });
+      expect(first.code, first.stderr).toBe(0);
+      const store = await openStore(daemon.url, { token: 'push-test-token-0123456789' });
+      try {
+        const held = async () => decodeRing((await store.readKeyRing!())!, daemon.url);
+        const ringFile = () => decodeRing(readFileSync(path.join(tmp.dir, 'pushed.json')), 'pushed.json');
+        expect(nodeTicketKeys(await held())).toEqual(nodeTicketKeys(ringFile()));
+        const before = currentKey(await held()).name;
+        const second = await runCli(push, { cwd: tmp.dir });
+        expect(second.code, second.stderr).toBe(0);
+        expect(currentKey(await held()).name).toEqual(currentKey(ringFile()).name);
+        expect(currentKey(await held()).name).not.toEqual(before);
+      } finally {
+        await store.terminate();
+      }
+      expect(daemon.log()).not.toContain('push-test-token');
+    } finally {
+      await daemon.stop();
+    }
   });
 });
