@@ -6,13 +6,11 @@
  * are checked against what nginx then does with the ticket where the two
  * can be compared.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentKey, decodeRing, type KeyRing } from '../../src/lib/tickets/ring.js';
-import { findTool, freePort, requireTool, runCli, tempDir } from '../helpers/env.js';
-import { handshake, makeCertificate, ticketKeyName, waitFor } from '../tickets/tls-probe.js';
+import { currentKey, type KeyRing } from '../../src/lib/tickets/ring.js';
+import { requireTool, runCli, tempDir } from '../helpers/env.js';
+import { handshake, startNginxWithRing, ticketKeyName, waitFor, type NginxWithRing } from '../tickets/tls-probe.js';
 
 const hasNginx = requireTool('nginx', 'nginx') && requireTool('openssl', 'openssl');
 
@@ -20,16 +18,10 @@ describe.skipIf(!hasNginx)('explain: nginx session tickets and the ring', () => 
   const tmp = tempDir('sessctl-explain-nginx-');
   const dir = tmp.dir;
   const p = (name: string): string => path.join(dir, name);
-  const pidFile = p('nginx.pid');
-  const nginx = findTool('nginx') ?? 'nginx';
+  let server: NginxWithRing;
   let port = 0;
-  const masterPid = (): number => Number(readFileSync(pidFile, 'utf8').trim());
-  const workers = (): number[] =>
-    spawnSync('ps', ['-o', 'pid=', '--ppid', String(masterPid())], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .map((l) => Number(l.trim()))
-      .filter((n) => n > 0);
-  const ring = (): KeyRing => decodeRing(readFileSync(p('ring.json')), 'ring.json');
+  const ring = (): KeyRing => server.ring();
+  const rotate = (): Promise<void> => server.rotate();
 
   async function explain(args: string[]): Promise<{ code: number; json: any }> {
     const r = await runCli(['explain', ...args, '--ring', p('ring.json'), '--json'], { cwd: dir });
@@ -38,63 +30,13 @@ describe.skipIf(!hasNginx)('explain: nginx session tickets and the ring', () => 
   }
   const reasonCodes = (json: { reasons: { code: string }[] }): string[] => json.reasons.map((r) => r.code);
 
-  /** rotate-keys with the nginx output and a HUP; wait for the new workers. */
-  async function rotate(): Promise<void> {
-    const before = workers();
-    const r = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--keep', '1s', '--exec', `kill -HUP $(cat ${pidFile})`], { cwd: dir });
-    expect(r.code, r.stderr).toBe(0);
-    await waitFor('new nginx workers', () => {
-      const now = workers();
-      return now.length > 0 && now.every((w) => !before.includes(w));
-    });
-  }
-
   beforeAll(async () => {
-    port = await freePort();
-    const { cert, key } = makeCertificate(dir);
-    const created = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--keep', '1s'], { cwd: dir });
-    expect(created.code, created.stderr).toBe(0);
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${p(`${t}_temp`)};`).join('\n');
-    writeFileSync(
-      p('nginx.conf'),
-      `worker_processes 1;
-pid ${pidFile};
-error_log ${p('error.log')} info;
-events { worker_connections 64; }
-http {
-  access_log off;
-${temp}
-  server {
-    listen 127.0.0.1:${port} ssl;
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    ssl_protocols TLSv1.2;
-    ssl_session_cache off;
-    ssl_session_tickets on;
-    ssl_session_ticket_key ${p('tickets/current.key')};
-    ssl_session_ticket_key ${p('tickets/previous.key')};
-    ssl_session_ticket_key ${p('tickets/next.key')};
-    location / { return 200 "ok\\n"; }
-  }
-}
-`,
-    );
-    execFileSync(nginx, ['-p', dir, '-c', p('nginx.conf'), '-e', p('error.log')], { stdio: 'pipe' });
-    await waitFor('nginx workers', () => {
-      try {
-        return workers().length > 0;
-      } catch {
-        return false;
-      }
-    });
+    server = await startNginxWithRing(dir);
+    port = server.port;
   });
 
   afterAll(() => {
-    try {
-      process.kill(masterPid(), 'SIGTERM');
-    } catch {
-      // not running
-    }
+    server?.stop();
     tmp.cleanup();
   });
 

@@ -1,10 +1,12 @@
 /** openssl helpers shared by the real-server ticket tests. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeSession } from '../../src/lib/session/codec.js';
 import { readSessionBlobs } from '../../src/lib/session/pem.js';
 import type { Session } from '../../src/lib/session/types.js';
+import { decodeRing, type KeyRing } from '../../src/lib/tickets/ring.js';
+import { findTool, freePort, runCli } from '../helpers/env.js';
 
 /** A self-signed P-256 certificate and key in `dir`: { cert, key, combined }. */
 export function makeCertificate(dir: string): { cert: string; key: string; combined: string } {
@@ -53,4 +55,90 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 10
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Debian's nginx serving TLS 1.2 tickets from the slot files of `rotate-keys --write nginx:DIR/tickets`. */
+export interface NginxWithRing {
+  port: number;
+  /** The ring file rotate-keys keeps in the directory. */
+  ring(): KeyRing;
+  /** `rotate-keys` (decrypt window 1 s) with a HUP to nginx; resolves once the new workers run. */
+  rotate(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Create a ring (ring.json) and nginx's key slots in `dir`, then start nginx
+ * on a free loopback port with its pid, logs and temp paths inside `dir`.
+ */
+export async function startNginxWithRing(dir: string): Promise<NginxWithRing> {
+  const p = (name: string): string => path.join(dir, name);
+  const pidFile = p('nginx.pid');
+  const nginx = findTool('nginx') ?? 'nginx';
+  const masterPid = (): number => Number(readFileSync(pidFile, 'utf8').trim());
+  const workers = (): number[] =>
+    spawnSync('ps', ['-o', 'pid=', '--ppid', String(masterPid())], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+  const rotateArgs = ['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--keep', '1s'];
+
+  const port = await freePort();
+  const { cert, key } = makeCertificate(dir);
+  const created = await runCli(rotateArgs, { cwd: dir });
+  if (created.code !== 0) throw new Error(`rotate-keys failed: ${created.stderr}`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${p(`${t}_temp`)};`).join('\n');
+  writeFileSync(
+    p('nginx.conf'),
+    `worker_processes 1;
+pid ${pidFile};
+error_log ${p('error.log')} info;
+events { worker_connections 64; }
+http {
+  access_log off;
+${temp}
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    ssl_protocols TLSv1.2;
+    ssl_session_cache off;
+    ssl_session_tickets on;
+    ssl_session_ticket_key ${p('tickets/current.key')};
+    ssl_session_ticket_key ${p('tickets/previous.key')};
+    ssl_session_ticket_key ${p('tickets/next.key')};
+    location / { return 200 "ok\\n"; }
+  }
+}
+`,
+  );
+  execFileSync(nginx, ['-p', dir, '-c', p('nginx.conf'), '-e', p('error.log')], { stdio: 'pipe' });
+  await waitFor('nginx workers', () => {
+    try {
+      return workers().length > 0;
+    } catch {
+      return false;
+    }
+  });
+
+  return {
+    port,
+    ring: () => decodeRing(readFileSync(p('ring.json')), 'ring.json'),
+    async rotate() {
+      const before = workers();
+      const r = await runCli([...rotateArgs, '--exec', `kill -HUP $(cat ${pidFile})`], { cwd: dir });
+      if (r.code !== 0 || r.stderr !== '') throw new Error(`rotate-keys failed (exit ${r.code}): ${r.stderr}`);
+      await waitFor('new nginx workers', () => {
+        const now = workers();
+        return now.length > 0 && now.every((w) => !before.includes(w));
+      });
+    },
+    stop() {
+      try {
+        process.kill(masterPid(), 'SIGTERM');
+      } catch {
+        // not running
+      }
+    },
+  };
 }
