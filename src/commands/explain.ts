@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, STDIN_ARG } from '../lib/cli/base.js';
-import { readInput } from '../lib/cli/input.js';
+import { BaseCommand } from '../lib/cli/base.js';
+import { inputName, readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
 import { explainResumption, explanationText, parseSessionIdContext, type Explanation } from '../lib/explain/index.js';
 import { decodeSession } from '../lib/session/codec.js';
@@ -62,7 +62,7 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
 
     let held;
     if (flags.in !== undefined) {
-      const source = flags.in === '-' || flags.in === STDIN_ARG ? 'standard input' : flags.in;
+      const source = inputName(flags.in);
       const blobs = readSessionBlobs(await readInput(flags.in), source);
       if (blobs.length > 1) throw usageError(`${source} holds ${blobs.length} sessions: explain takes one`);
       held = decodeSession(blobs[0]!);

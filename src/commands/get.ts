@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, EXIT_CODES_HELP, STDIN_ARG } from '../lib/cli/base.js';
-import { readInput } from '../lib/cli/input.js';
+import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { inputName, readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
 import { decodeSession } from '../lib/session/codec.js';
 import { keylogLine } from '../lib/session/keylog.js';
@@ -58,7 +58,7 @@ ${EXIT_CODES_HELP}`;
 
     let items: { der: Buffer; store?: EntryView }[];
     if (flags.in !== undefined) {
-      const blobs = readSessionBlobs(await readInput(flags.in), flags.in === '-' || flags.in === STDIN_ARG ? 'standard input' : flags.in);
+      const blobs = readSessionBlobs(await readInput(flags.in), inputName(flags.in));
       items = blobs.map((der) => ({ der }));
     } else {
       const key = normaliseKey(args.id!);

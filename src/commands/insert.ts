@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, EXIT_CODES_HELP, STDIN_ARG } from '../lib/cli/base.js';
-import { readInput } from '../lib/cli/input.js';
+import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
+import { inputName, readInput } from '../lib/cli/input.js';
 import { insertEntries, prepareEntries } from '../lib/store/insert.js';
 import { entryView, type EntryView } from '../lib/store/view.js';
 import { nowSeconds } from '../lib/store/types.js';
@@ -41,7 +41,7 @@ ${EXIT_CODES_HELP}`;
     const files = argv as string[];
     const now = nowSeconds();
     const sources = [];
-    for (const file of files) sources.push({ name: file === '-' || file === STDIN_ARG ? 'standard input' : file, data: await readInput(file) });
+    for (const file of files) sources.push({ name: inputName(file), data: await readInput(file) });
     const entries = prepareEntries(sources, {
       now,
       ...(flags.id === undefined ? {} : { key: flags.id }),

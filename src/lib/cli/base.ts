@@ -2,12 +2,10 @@ import { Command, Flags, Interfaces } from '@oclif/core';
 import { EXIT, SessctlError } from '../errors.js';
 import { loadConfig, resolveSetting, type LoadedConfig, type SettingName } from '../config.js';
 import { resolveStoreUrl } from '../store/location.js';
+import { STDIN_ARG } from './input.js';
 import type { SessionStore } from '../store/types.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
-
-/** How "-" (standard input) reaches a command's flags and arguments; see BaseCommand.parse. */
-export const STDIN_ARG = '/dev/stdin';
 
 /** The exit codes, for every command's help text. */
 export const EXIT_CODES_HELP = 'Exit codes: 0 success, 1 error, 2 usage error, 3 not found.';

@@ -1,11 +1,16 @@
 import { readFile, stat } from 'node:fs/promises';
 import { SessctlError } from '../errors.js';
 
-/** What BaseCommand.parse turns "-" into (oclif mistakes a lone "-" for a flag). */
-const STDIN_ARG = '/dev/stdin';
+/** How "-" (standard input) reaches commands: BaseCommand.init maps it to this (oclif mistakes a lone "-" for a flag). */
+export const STDIN_ARG = '/dev/stdin';
 
 /** Session files are a few KB; anything past this is not one (and is not read whole). */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/** How an input is named in messages: the file name, or "standard input". */
+export function inputName(file: string): string {
+  return file === '-' || file === STDIN_ARG ? 'standard input' : file;
+}
 
 /** Read a file named on the command line, or standard input for "-". One-line errors. */
 export async function readInput(file: string): Promise<Buffer> {
