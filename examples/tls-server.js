@@ -11,7 +11,8 @@
 //   sessctl list --store /tmp/sessions.db
 //
 // Flags: --port N (default 8443; 0 picks one), --host ADDR (default 127.0.0.1),
-// --store URL (default memory:), --session-id-context STR (the same on every
+// --store URL (default memory:; --token-file FILE and --ca FILE for a daemon
+// at https://...), --session-id-context STR (the same on every
 // server sharing the store), --cert FILE --key FILE (default: a self-signed
 // certificate made with openssl in a temporary directory), --tls-max 1.2|1.3,
 // --session-timeout SECONDS, --max-size N, --no-tickets (session IDs only),
@@ -48,6 +49,8 @@ try {
       port: { type: 'string', default: '8443' },
       host: { type: 'string', default: '127.0.0.1' },
       store: { type: 'string', default: 'memory:' },
+      'token-file': { type: 'string' },
+      ca: { type: 'string' },
       'session-id-context': { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
@@ -100,7 +103,9 @@ try {
 
 let store;
 try {
-  store = await openStore(flags.store);
+  // A daemon store (https://...) wants its bearer token: --token-file, else $SESSCTL_TOKEN.
+  const token = flags['token-file'] ? readFileSync(flags['token-file'], 'utf8').trim() : process.env.SESSCTL_TOKEN?.trim() || undefined;
+  store = await openStore(flags.store, { ...(token ? { token } : {}), ...(flags.ca ? { ca: flags.ca } : {}) });
 } catch (err) {
   fail(err.message);
 }

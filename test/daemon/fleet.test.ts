@@ -4,9 +4,9 @@
  * `openssl s_client` with TLS 1.2 session-ID resumption. The daemon restarts
  * under them; the servers are never restarted.
  *
- * The daemon runs with --no-auth (loopback only): the example server takes
- * no token option.
+ * The daemon requires a token, which the servers read from --token-file.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireTool, tempDir } from '../helpers/env.js';
@@ -23,9 +23,11 @@ describe.skipIf(!requireTool('openssl', 'openssl'))('two TLS servers sharing one
   let b: ExampleServer;
 
   beforeAll(async () => {
-    daemonArgs = ['--listen', `127.0.0.1:${await freePort()}`, '--store', path.join(temp.dir, 'sessions.db'), '--no-auth'];
+    const tokenFile = path.join(temp.dir, 'token');
+    writeFileSync(tokenFile, 'fleet-token-0123456789abcdef\n', { mode: 0o600 });
+    daemonArgs = ['--listen', `127.0.0.1:${await freePort()}`, '--store', path.join(temp.dir, 'sessions.db'), '--token-file', tokenFile];
     daemon = await startServe(daemonArgs);
-    const server = ['--store', daemon.url, '--session-id-context', 'fleet', '--tls-max', '1.2'];
+    const server = ['--store', daemon.url, '--token-file', tokenFile, '--session-id-context', 'fleet', '--tls-max', '1.2'];
     [a, b] = await Promise.all([startExampleServer(server), startExampleServer(server)]);
   });
 
