@@ -78,7 +78,7 @@ const HEAD = ['ID', 'PROTO', 'CIPHER', 'SNI', 'EXPIRES', 'SIZE'];
 /** Fixed widths so that every chunk lines up: 80 columns with the gaps. */
 const WIDTHS = [13, 7, 21, 13, 10, 5];
 const WIDE_HEAD = ['ID', 'ROLE', 'PROTOCOL', 'CIPHER', 'SNI', 'ALPN', 'CREATED', 'EXPIRES', 'SIZE'];
-const WIDE_WIDTHS = [64, 6, 8, 30, 30, 12, 19, 18, 5];
+const WIDE_WIDTHS = [64, 6, 8, 30, 30, 12, 19, 22, 5];
 
 function row(e: Entry, now: number, wide: boolean): string[] {
   const expires = e.expiresAt > now || wide ? formatExpiry(e.expiresAt, now) : 'expired';

@@ -43,6 +43,7 @@ describe('insert and list', () => {
       expect(row.sni).toBe(v.truth.sni);
       expect(row.alpn).toBe(v.truth.alpn);
       expect(row.size).toBe(v.truth.extra.der_length);
+      expect(row.role).toBe(v.truth.role);
     }
   });
 

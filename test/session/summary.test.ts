@@ -22,6 +22,7 @@ function expected(s: Session) {
     sessionIdContext: s.sessionIdContext,
     sni: s.sni,
     hasTicket: s.ticket !== undefined,
+    hasPeer: s.peer !== undefined,
     alpn: s.alpn,
   };
 }

@@ -29,6 +29,8 @@ export interface SessionSummary {
   sni?: string;
   /** [10] present */
   hasTicket: boolean;
+  /** [3] present: a peer certificate */
+  hasPeer: boolean;
   /** [16] */
   alpn?: Buffer;
 }
@@ -80,6 +82,7 @@ export function summarizeSession(der: Uint8Array): SessionSummary {
     cipherId: (cipher[0]! << 8) | cipher[1]!,
     sessionId: Buffer.from(sessionId),
     hasTicket: false,
+    hasPeer: false,
   };
   let previous = -1;
   for (let i = 5; i < offsets.length; i++) {
@@ -108,6 +111,9 @@ export function summarizeSession(der: Uint8Array): SessionSummary {
         else summary.alpn = Buffer.from(bytes);
         break;
       }
+      case 3:
+        summary.hasPeer = true;
+        break;
       case 10:
         summary.hasTicket = true;
         break;
@@ -131,6 +137,7 @@ function slow(der: Uint8Array): SessionSummary {
     ...(s.sessionIdContext === undefined ? {} : { sessionIdContext: s.sessionIdContext }),
     ...(s.sni === undefined ? {} : { sni: s.sni }),
     hasTicket: s.ticket !== undefined,
+    hasPeer: s.peer !== undefined,
     ...(s.alpn === undefined ? {} : { alpn: s.alpn }),
   };
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { encodeSession } from './codec.js';
 import { cipherSuite, groupName, protocolName } from './names.js';
 import { summarizePeer } from './peer.js';
+import { guessRole, type RoleGuess } from './role.js';
 import type { PeerSummary, Session } from './types.js';
 
 /** What a masked secret shows instead of its value. */
@@ -104,7 +105,7 @@ export interface SessionView {
   /** Legacy SSLv2 key_arg, never written by current OpenSSL. */
   keyArgLength: number | null;
   /** Which side most likely wrote the session, and why. */
-  role: { guess: 'client' | 'server' | 'unknown'; reason: string };
+  role: RoleGuess;
   /** The session's canonical DER (i2d_SSL_SESSION). */
   der: { length: number; sha256: string };
 }
@@ -217,14 +218,7 @@ function instant(unix: number): Instant {
 }
 
 function roleGuess(session: Session): SessionView['role'] {
-  if (session.ticket !== undefined) return { guess: 'client', reason: 'it holds a session ticket; servers never keep one' };
-  if (session.sessionIdContext !== undefined && session.sessionIdContext.length > 0) {
-    return { guess: 'server', reason: 'it has a session-ID context; servers set one, clients leave it empty' };
-  }
-  if (session.peer !== undefined) {
-    return { guess: 'client', reason: 'it has a peer certificate but no session-ID context; a server verifying clients must set one' };
-  }
-  return { guess: 'unknown', reason: 'no ticket, no session-ID context and no peer certificate' };
+  return guessRole({ hasTicket: session.ticket !== undefined, sessionIdContext: session.sessionIdContext, hasPeer: session.peer !== undefined });
 }
 
 const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);

@@ -1,5 +1,6 @@
 import { cipherSuite, protocolName } from '../session/names.js';
 import { summarizeSession, type SessionSummary } from '../session/summary.js';
+import { guessRole } from '../session/role.js';
 import type { Session } from '../session/types.js';
 import { usageError } from '../errors.js';
 import type { Entry, Role } from './types.js';
@@ -10,7 +11,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 7200;
 export interface EntryOptions {
   /** Store key as hex; default: the session id. */
   key?: string;
-  /** Default: "client" when the session carries a ticket (servers never keep one), else "server". */
+  /** Default: guessed from the session (guessRole: a ticket, or a peer certificate without a session-ID context, means client), else "server". */
   role?: Role;
   partialKey?: string;
   /** Overrides the session's own timeout: expiresAt = createdAt + timeout. */
@@ -41,7 +42,7 @@ export function entryFromDer(der: Buffer, options: EntryOptions): Entry {
 
 /** The same, for a session already decoded. */
 export function entryFromSession(session: Session, der: Buffer, options: EntryOptions): Entry {
-  return entryFromSummary({ ...session, hasTicket: session.ticket !== undefined }, der, options);
+  return entryFromSummary({ ...session, hasTicket: session.ticket !== undefined, hasPeer: session.peer !== undefined }, der, options);
 }
 
 function entryFromSummary(session: SessionSummary, der: Buffer, options: EntryOptions): Entry {
@@ -51,7 +52,7 @@ function entryFromSummary(session: SessionSummary, der: Buffer, options: EntryOp
   if (key === '') throw usageError('the session has an empty session id: give it a key with --id HEX');
   return {
     key,
-    role: options.role ?? (session.hasTicket ? 'client' : 'server'),
+    role: options.role ?? (guessRole(session).guess === 'client' ? 'client' : 'server'),
     ...(options.partialKey === undefined ? {} : { partialKey: options.partialKey }),
     der,
     size: der.length,
