@@ -2,11 +2,12 @@
  * `sessctl get --in FILE --json` against every real vector's ground truth,
  * and bad input through the CLI: one line, non-zero exit, no stack.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runCli, tempDir } from '../helpers/env.js';
+import { runCli, tempDir, VECTORS as VECTOR_DIR } from '../helpers/env.js';
 import { VECTORS } from '../session/vectors.js';
 
 const tmp = tempDir();
@@ -83,6 +84,19 @@ describe('get --in with bad input', () => {
     const dir = await runCli(['get', '--in', tmp.dir]);
     expect(dir.code).toBe(1);
     expect(dir.stderr.trim()).toMatch(/is a directory$/);
+  });
+
+  test('an endless device is refused after a bounded read; a named pipe is read like a file', async () => {
+    const zero = await runCli(['get', '--in', '/dev/zero']);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr.trim()).toMatch(/^sessctl: \/dev\/zero is more than \d+ bytes: too large to be a session file$/);
+    const fifo = path.join(tmp.dir, 'session.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `cat '${path.join(VECTOR_DIR, `${VECTORS[1]!.name}.pem`)}' > '${fifo}'`]);
+    const r = await runCli(['get', '--in', fifo, '--json']);
+    writer.kill();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sessionId.toUpperCase()).toBe(VECTORS[1]!.truth.session_id_hex);
   });
 
   test('several PEM blocks in one file give several sessions; stdin works', async () => {

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { SessctlError } from '../errors.js';
 
@@ -14,12 +15,16 @@ export function inputName(file: string): string {
 
 /** Read a file named on the command line, or standard input for "-". One-line errors. */
 export async function readInput(file: string): Promise<Buffer> {
-  if (file === '-' || file === STDIN_ARG) return readStdin();
+  if (file === '-' || file === STDIN_ARG) {
+    if (process.stdin.isTTY) throw new SessctlError('reading a session from standard input, but it is a terminal: pipe a file in, or name one');
+    return readCapped(process.stdin, 'standard input');
+  }
   try {
     const info = await stat(file);
     if (info.isDirectory()) throw new SessctlError(`cannot read ${file}: it is a directory`);
     if (info.size > MAX_INPUT_BYTES) throw new SessctlError(`${file} is ${info.size} bytes: too large to be a session file`);
-    return await readFile(file);
+    // Pipes (<(openssl ...)), devices and the like have no size: read them with a cap (/dev/zero never ends).
+    return info.isFile() ? await readFile(file) : await readCapped(createReadStream(file), file);
   } catch (err) {
     if (err instanceof SessctlError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -28,13 +33,15 @@ export async function readInput(file: string): Promise<Buffer> {
   }
 }
 
-async function readStdin(): Promise<Buffer> {
-  if (process.stdin.isTTY) throw new SessctlError('reading a session from standard input, but it is a terminal: pipe a file in, or name one');
+async function readCapped(stream: NodeJS.ReadableStream, name: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of process.stdin) {
+  for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size > MAX_INPUT_BYTES) throw new SessctlError('standard input is too large to be a session file');
+    if (size > MAX_INPUT_BYTES) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      throw new SessctlError(`${name} is more than ${MAX_INPUT_BYTES} bytes: too large to be a session file`);
+    }
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
