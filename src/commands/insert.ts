@@ -49,7 +49,7 @@ ${EXIT_CODES_HELP}`;
       ...(flags.role === undefined ? {} : { role: flags.role as 'client' | 'server' }),
       ...(flags['partial-key'] === undefined ? {} : { partialKey: flags['partial-key'] }),
     });
-    const store = await this.openStore(flags);
+    const store = await this.openStore(flags, { create: true });
     await insertEntries(store, entries);
     const inserted = entries.map((e) => entryView(e, now));
     for (const e of inserted) this.out(`inserted ${e.id} (${e.protocol} ${e.cipher}${e.sni ? ` ${e.sni}` : ''}, ${e.expired ? 'expired' : `expires ${e.expires}`})`);

@@ -60,7 +60,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     if (keep === 0) throw usageError('--keep must be longer than 0s: previous keys must decrypt tickets issued under them');
     const ifOlderThan = flags['if-older-than'] === undefined ? undefined : parseDuration(flags['if-older-than'], '--if-older-than');
     const push: RingStorage[] = [];
-    for (const url of flags.push ?? []) push.push(storeRing(await this.openStore({ ...flags, store: url })));
+    for (const url of flags.push ?? []) push.push(storeRing(await this.openStore({ ...flags, store: url }, { create: true })));
     const pause = Number(process.env.SESSCTL_TEST_PAUSE_BETWEEN_WRITES_MS ?? 0);
 
     const result = await rotateKeys({
@@ -84,7 +84,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
   }
 
   private async ringStorage(flags: { ring?: string; store?: string; 'token-file'?: string; ca?: string }): Promise<RingStorage> {
-    if (flags.store !== undefined) return storeRing(await this.openStore(flags));
+    if (flags.store !== undefined) return storeRing(await this.openStore(flags, { create: true }));
     const ring = this.setting('ring', flags.ring);
     if (ring !== undefined) return fileRing(ring, { onWarning: (m) => this.warnLine(m) });
     throw usageError('say where the ring lives: --ring FILE, --store URL, $SESSCTL_RING or "ring" in the config file');

@@ -2,7 +2,7 @@
  * The session commands end to end on a real cache file: insert, list, get,
  * remove, flush, stats, the default store location and the exit codes.
  */
-import { statSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli, tempDir, VECTORS as VECTOR_DIR } from '../helpers/env.js';
@@ -145,8 +145,11 @@ describe('insert validates everything before writing anything', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('bad.pem');
-    const list = await cli(['list', '--store', store, '--json']);
-    expect(JSON.parse(list.stdout)).toEqual([]);
+    // Nothing was written: not even the cache file was created, and listing it says so.
+    expect(existsSync(store)).toBe(false);
+    const list = await cli(['list', '--store', store]);
+    expect(list.code).toBe(1);
+    expect(list.stderr.trim()).toBe(`sessctl: cannot open session cache ${store}: no such file`);
   });
 
   test('stdin, --id, --timeout; an existing entry is replaced', async () => {
@@ -266,7 +269,9 @@ describe('usage errors', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
   test('--json errors are JSON', async () => {
-    const r = await cli(['get', 'ab'.repeat(32), '--store', freshStore(), '--json']);
+    const store = freshStore();
+    await cli(['insert', '--store', store, pems[0]!]);
+    const r = await cli(['get', 'ab'.repeat(32), '--store', store, '--json']);
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).error.exit).toBe(3);
   });

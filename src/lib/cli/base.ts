@@ -53,10 +53,15 @@ export abstract class BaseCommand extends Command {
     return resolveSetting(name, flag, this.userConfig().values).value;
   }
 
-  /** Open the store named by --store, $SESSCTL_STORE, the config file or the default cache file. */
-  protected async openStore(flags: { store?: string; 'token-file'?: string; ca?: string }): Promise<SessionStore> {
+  /**
+   * Open the store named by --store, $SESSCTL_STORE, the config file or the
+   * default cache file. A cache file that does not exist yet is created by
+   * commands that write (`create`) and at the default location; for the
+   * others a missing file named explicitly is a mistake (a typo), not an empty cache.
+   */
+  protected async openStore(flags: { store?: string; 'token-file'?: string; ca?: string }, options: { create?: boolean } = {}): Promise<SessionStore> {
     const config = this.userConfig().values;
-    const { url } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
+    const { url, source } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
     const { openStore } = await import('../store/open.js');
     const { readToken } = await import('./token.js');
     // $SESSCTL_TOKEN (the token itself) outranks a token file named in the config file.
@@ -64,6 +69,7 @@ export abstract class BaseCommand extends Command {
     const token = await readToken(tokenFile);
     const ca = this.setting('ca', flags.ca);
     const store = await openStore(url, {
+      create: options.create === true || source === 'default',
       ...(token === undefined ? {} : { token }),
       ...(ca === undefined ? {} : { ca }),
       onWarning: (message: string) => this.warnLine(message),
