@@ -276,3 +276,23 @@ describe('usage errors', () => {
     expect(JSON.parse(r.stdout).error.exit).toBe(3);
   });
 });
+
+describe('output to a reader that goes away', () => {
+  test('`sessctl list | head -1` stops quietly, as cat does (exit 141, nothing on stderr)', async () => {
+    const { FileStore } = await import('../../src/lib/store/file.js');
+    const { testEntry } = await import('../conformance/entries.js');
+    const file = freshStore();
+    const store = await FileStore.open(file);
+    await store.updateMany(Array.from({ length: 3000 }, (_, i) => testEntry(i)));
+    await store.terminate();
+    const { spawnSync } = await import('node:child_process');
+    for (const json of [[], ['--json']]) {
+      const r = spawnSync('bash', ['-c', `set -o pipefail; node bin/run.js list --store '${file}' ${json.join(' ')} | head -1 >/dev/null`], {
+        env: { ...process.env, NO_COLOR: '1' },
+        encoding: 'utf8',
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(141);
+    }
+  });
+});

@@ -7,6 +7,9 @@ import type { SessionStore } from '../store/types.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
+/** 128 + SIGPIPE: how a command whose output reader went away exits, like cat. */
+const EXIT_SIGPIPE = 141;
+
 /** The exit codes, for every command's help text. */
 export const EXIT_CODES_HELP = 'Exit codes: 0 success, 1 error, 2 usage error, 3 not found.';
 
@@ -98,6 +101,8 @@ export abstract class BaseCommand extends Command {
   protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     // oclif's own exit (this.exit) and help output pass through untouched.
     if (err.name === 'ExitError' || (err as { code?: string }).code === 'EEXIT') throw err;
+    // The reader of our output went away (`sessctl list | head`): stop quietly, as cat does.
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT_SIGPIPE);
     const { message, exit } = describeFailure(err);
     if (this.jsonEnabled()) {
       this.logJson({ error: { message, exit } });
@@ -121,8 +126,6 @@ export function describeFailure(err: Error & { oclif?: { exit?: number } }): { m
     const first = oneLine(err.message.split('\n')[0] ?? err.message);
     return { message: `${first} (see --help)`, exit: err.oclif.exit === 2 ? EXIT.USAGE : err.oclif.exit };
   }
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EPIPE') return { message: 'output closed', exit: EXIT.ERROR };
   return { message: `internal error: ${oneLine(err.message)} (run with DEBUG=1 for details)`, exit: EXIT.ERROR };
 }
 
