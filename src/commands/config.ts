@@ -29,7 +29,9 @@ ${EXIT_CODES_HELP}`;
       settings.push({ name: 'token', value: '(set, hidden)', source: 'env', env: 'SESSCTL_TOKEN', flag: '--token-file', description: "the daemon's bearer token itself" });
     }
     this.out(`Config file: ${loaded.path}${loaded.exists ? '' : ' (none)'}`);
-    this.out(renderTable(['SETTING', 'VALUE', 'FROM', 'OVERRIDE WITH'], settings.map((s) => [s.name, s.value ?? '-', s.source, `${s.flag} or ${s.env}`])));
+    this.out(renderTable(['SETTING', 'VALUE', 'FROM'], settings.map((s) => [s.name, s.value ?? '-', s.source])));
+    this.out('A flag beats the environment, which beats the config file.');
+    this.out(`Environment: ${settings.map((s) => s.env).join(' ')}`);
     return { file: loaded.path, fileExists: loaded.exists, settings };
   }
 }

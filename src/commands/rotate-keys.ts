@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
-import { formatDuration, parseDuration, shortTime } from '../lib/cli/format.js';
+import { formatDuration, parseDuration, shortId, shortTime } from '../lib/cli/format.js';
 import { renderTable } from '../lib/cli/table.js';
 import { usageError } from '../lib/errors.js';
 import { nowSeconds } from '../lib/store/types.js';
@@ -44,6 +44,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     'dry-run': Flags.boolean({ description: 'say what would happen, change nothing' }),
     list: Flags.boolean({ description: "list the ring's keys: names, states, ages (no rotation)" }),
     'show-secrets': Flags.boolean({ description: 'with --list: include the secret AES and HMAC keys', dependsOn: ['list'] }),
+    wide: Flags.boolean({ description: 'with --list: whole key names and times, whatever the terminal width', dependsOn: ['list'] }),
   };
 
   async run(): Promise<RotateReport | RingListing> {
@@ -53,7 +54,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     if (flags.list) {
       if (flags['show-secrets']) this.warnLine('showing secret ticket keys (--show-secrets)');
       const listing = await listRing(ring, now, { showSecrets: flags['show-secrets'] });
-      this.out(renderListing(listing, now));
+      this.out(renderListing(listing, now, flags.wide));
       return listing;
     }
     const keep = flags.keep === undefined ? undefined : parseDuration(flags.keep, '--keep');
@@ -112,15 +113,18 @@ function summaryLine(r: RotateReport, now: number): string {
   return parts.join('; ');
 }
 
-function renderListing(listing: RingListing, now: number): string {
+/** The key list in 80 columns (names shortened, times to the minute), or everything with --wide / --show-secrets. */
+function renderListing(listing: RingListing, now: number, wideFlag: boolean): string {
   const secrets = listing.keys.some((k) => k.aesKey !== undefined);
+  const wide = wideFlag || secrets;
+  const time = (t: number) => (wide ? shortTime(t) : shortTime(t).slice(0, 16));
   const head = ['STATE', 'NAME', 'CREATED', 'AGE', 'DECRYPTS UNTIL', ...(secrets ? ['AES KEY', 'HMAC KEY'] : [])];
   const rows = listing.keys.map((k: KeyView) => [
     k.state,
-    k.name,
-    shortTime(k.createdAt),
+    wide ? k.name : shortId(k.name, false),
+    time(k.createdAt),
     formatDuration(now - k.createdAt),
-    k.decryptsUntil === undefined ? (k.state === 'next' ? '(not yet encrypting)' : '') : shortTime(k.decryptsUntil),
+    k.decryptsUntil === undefined ? (k.state === 'next' ? '(not yet encrypting)' : '') : time(k.decryptsUntil),
     ...(secrets ? [k.aesKey ?? '', k.hmacKey ?? ''] : []),
   ]);
   return `ring ${listing.ring}: ${listing.size}-byte keys, decrypt window ${formatDuration(listing.keep)}\n${renderTable(head, rows, { wide: secrets })}`;

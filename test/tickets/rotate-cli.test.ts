@@ -140,7 +140,11 @@ describe('rotate-keys', () => {
     const ring = loadRing();
     const list = await runCli(['rotate-keys', '--ring', 'ring.json', '--list'], { cwd: dir });
     expect(list.code).toBe(0);
-    for (const k of ring.keys) expect(list.stdout).toContain(k.name.toString('hex'));
+    // 80 columns: names shortened (first 8 and last 4 hex digits); --wide shows them whole.
+    for (const k of ring.keys) expect(list.stdout).toContain(`${k.name.toString('hex').slice(0, 8)}…${k.name.toString('hex').slice(-4)}`);
+    for (const line of list.stdout.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    const wide = await runCli(['rotate-keys', '--ring', 'ring.json', '--list', '--wide'], { cwd: dir });
+    for (const k of ring.keys) expect(wide.stdout).toContain(k.name.toString('hex'));
     expect(list.stdout).toMatch(/^next\s/m);
     expect(list.stdout).toMatch(/^previous\s/m);
     for (const k of ring.keys) expect(list.stdout).not.toContain(k.aesKey.toString('base64'));
