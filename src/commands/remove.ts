@@ -14,7 +14,7 @@ A named id that is not in the store is reported and the exit code is 3 (the othe
 ${EXIT_CODES_HELP}`;
 
   static examples = [
-    '<%= config.bin %> remove 5f0c3e9a…',
+    '<%= config.bin %> remove f59379243e20337d14a6faa62341acd7f42016e59f6d940a45b9defe2f4187c8',
     '<%= config.bin %> remove --sni old.example.com --dry-run',
     '<%= config.bin %> remove --expired --yes',
   ];
