@@ -27,7 +27,7 @@ ${EXIT_CODES_HELP}`;
   static examples = [
     '<%= config.bin %> get f59379243e20337d14a6faa62341acd7f42016e59f6d940a45b9defe2f4187c8',
     '<%= config.bin %> get --in client-session.pem',
-    'openssl s_client -connect example.com:443 -sess_out - </dev/null | <%= config.bin %> get --in -',
+    'openssl s_client -connect example.com:443 -sess_out /dev/stdout </dev/null | <%= config.bin %> get --in -',
     '<%= config.bin %> get f59379243e20337d14a6faa62341acd7f42016e59f6d940a45b9defe2f4187c8 --out pem > session.pem',
   ];
 
