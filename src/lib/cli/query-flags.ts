@@ -3,7 +3,7 @@ import { findCipher } from '../session/names.js';
 import { normaliseProtocol, type SessionQuery } from '../store/query.js';
 import { usageError } from '../errors.js';
 
-/** The selection flags shared by list and stats. */
+/** The selection flags of list (select_session semantics for --key). */
 export const queryFlags = {
   sni: Flags.string({ description: 'only sessions for this SNI host name', helpValue: 'HOST' }),
   protocol: Flags.string({ description: 'only this protocol (TLSv1.2, TLSv1.3, 1.2, ...)', helpValue: 'PROTO' }),

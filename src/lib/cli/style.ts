@@ -13,8 +13,3 @@ export function colours(): ChalkInstance {
   cached ??= new Chalk({ level: useColour() ? 1 : 0 });
   return cached;
 }
-
-/** True when the human reading stdout is at a terminal (human times, progress). */
-export function isInteractive(): boolean {
-  return Boolean(process.stdout.isTTY);
-}
