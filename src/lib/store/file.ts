@@ -34,6 +34,9 @@ export const SCHEMA_VERSION = 1;
 /** How long a writer waits for another process's write lock before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
 
+/** mmap by default for lookups: 1 GiB of address space, mapped as pages are read. */
+export const DEFAULT_MMAP_BYTES = 1024 ** 3;
+
 /** Rows read per page in foldl: constant memory, and no statement left open while the callback runs. */
 const FOLD_PAGE = 512;
 
@@ -102,8 +105,20 @@ type Row = [
   size: number,
 ];
 
+/** A row of `lookup`: the entry's columns without the key, which the caller has. */
+type LookupRow = Row extends [unknown, ...infer Rest] ? Rest : never;
+
 function toEntry(row: Row | [...Row, rowid: number]): Entry {
   const [key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size] = row;
+  return entryOf(key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size);
+}
+
+function lookupEntry(key: string, row: LookupRow): Entry {
+  const [role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size] = row;
+  return entryOf(key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size);
+}
+
+function entryOf(...[key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size]: Row): Entry {
   const entry: Entry = { key, role, der, size, createdAt, insertedAt, expiresAt, protocol, cipher, hasTicket: hasTicket !== 0 };
   if (partialKey !== null) entry.partialKey = partialKey;
   if (sni !== null) entry.sni = sni;
@@ -127,11 +142,13 @@ export interface FileStoreOptions {
   onWarning?: (message: string) => void;
   /**
    * Read the file through mmap, up to this many bytes (PRAGMA mmap_size; URL
-   * `file:PATH?mmap=512M`). Off by default. Measured at 1M sessions: lookups
-   * go from about 75k/s to 120k/s. The cost, why it is opt-in: a pass over
-   * the store maps (and counts in RSS) the whole file, and an I/O error on a
-   * mapped page is a SIGBUS that kills the process instead of an error
-   * (sqlite.org/mmap.html). For TLS servers doing lookups, on reliable disks.
+   * `file:PATH?mmap=512M`); default DEFAULT_MMAP_BYTES, 0 turns it off.
+   * Measured at 1M sessions: lookups go from about 75k/s to 100-120k/s
+   * (docs/BENCHMARKS.md). Passes over the whole store (foldl, pageByKey) read
+   * without it, so `stats` or `list` do not map the whole file into memory.
+   * The price (sqlite.org/mmap.html): a disk I/O error on a mapped page, or
+   * the file truncated by something other than SQLite, is a SIGBUS that ends
+   * the process rather than an error. `?mmap=0` for disks that fail that way.
    */
   mmapBytes?: number;
 }
@@ -161,7 +178,7 @@ function storeError(file: string, err: unknown, opening = false): SessctlError {
 }
 
 interface Statements {
-  lookup: BetterSqlite3.Statement<[string], Row extends [unknown, ...infer Rest] ? Rest : never>;
+  lookup: BetterSqlite3.Statement<[string], LookupRow>;
   upsert: BetterSqlite3.Statement<unknown[]>;
   remove: BetterSqlite3.Statement<[string]>;
   page: BetterSqlite3.Statement<[number, number], [...Row, rowid: number]>;
@@ -181,13 +198,16 @@ export class FileStore implements SessionStore {
   readonly capabilities: StoreCapabilities = { persistent: true, sharedCounters: true, keyRing: true };
 
   readonly #db: BetterSqlite3.Database;
+  readonly #mmapBytes: number;
   readonly #st: Statements;
   readonly #insertTx: (entries: Iterable<Entry>) => number;
   readonly #deleteTx: (key: string) => boolean;
   readonly #addCountersTx: (delta: [string, number][]) => void;
 
-  private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database) {
+  private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number) {
     this.#db = db;
+    this.#mmapBytes = mmapBytes;
+    db.pragma(`mmap_size = ${mmapBytes}`);
     const p = <T>(sql: string): T => db.prepare(sql) as T;
     const raw = <T>(sql: string): T => db.prepare(sql).raw() as T;
     this.#st = {
@@ -262,8 +282,7 @@ export class FileStore implements SessionStore {
     try {
       db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       prepareDatabase(db, file);
-      if (options.mmapBytes !== undefined) db.pragma(`mmap_size = ${Math.floor(options.mmapBytes)}`);
-      store = new FileStore(options.url ?? file, file, db);
+      store = new FileStore(options.url ?? file, file, db, Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES)));
     } catch (err) {
       db?.close();
       throw storeError(file, err, true);
@@ -278,8 +297,15 @@ export class FileStore implements SessionStore {
   }
 
   async lookup(key: SessionKey): Promise<Entry | undefined> {
-    const row = this.#run(() => this.#st.lookup.get(key));
-    return row && toEntry([key, ...row]);
+    // Not through #run: a closure per lookup shows at 100k lookups/s.
+    if (!this.#db.open) throw this.#closed();
+    let row: LookupRow | undefined;
+    try {
+      row = this.#st.lookup.get(key);
+    } catch (err) {
+      throw storeError(this.file, err);
+    }
+    return row && lookupEntry(key, row);
   }
 
   async update(entry: Entry): Promise<void> {
@@ -309,7 +335,7 @@ export class FileStore implements SessionStore {
     const page = options.withDer === false ? this.#st.pageWithoutDer : this.#st.page;
     for (;;) {
       const from = after;
-      const rows = this.#run(() => page.all(from, FOLD_PAGE));
+      const rows = this.#scan(() => page.all(from, FOLD_PAGE));
       for (const row of rows) {
         let next = fn(toEntry(row), acc);
         // Await only real promises: a microtask per entry adds up over a million.
@@ -324,7 +350,7 @@ export class FileStore implements SessionStore {
 
   async pageByKey(after: SessionKey | undefined, limit: number): Promise<Entry[]> {
     // '' sorts before every hex key: the first page.
-    return this.#run(() => this.#st.pageByKey.all(after ?? '', limit)).map(toEntry);
+    return this.#scan(() => this.#st.pageByKey.all(after ?? '', limit)).map(toEntry);
   }
 
   async selectSession(partialKey: string): Promise<Entry[]> {
@@ -363,12 +389,33 @@ export class FileStore implements SessionStore {
   }
 
   #run<T>(work: () => T): T {
-    if (!this.#db.open) throw new SessctlError(`the session store ${this.url} has been closed`);
+    if (!this.#db.open) throw this.#closed();
     try {
       return work();
     } catch (err) {
       throw storeError(this.file, err);
     }
+  }
+
+  /**
+   * Run a read that is part of a pass over the whole store without mmap:
+   * mapped, every page of the file would stay in this process's memory.
+   * (Setting mmap_size unmaps at once; lookups map their pages again.)
+   */
+  #scan<T>(work: () => T): T {
+    if (this.#mmapBytes === 0) return this.#run(work);
+    return this.#run(() => {
+      this.#db.pragma('mmap_size = 0');
+      try {
+        return work();
+      } finally {
+        this.#db.pragma(`mmap_size = ${this.#mmapBytes}`);
+      }
+    });
+  }
+
+  #closed(): SessctlError {
+    return new SessctlError(`the session store ${this.url} has been closed`);
   }
 }
 

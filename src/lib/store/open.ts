@@ -73,7 +73,7 @@ async function loadBackend(specifier: string, name: string): Promise<BackendModu
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /**
- * A `file:` URL may carry options after "?" (only `mmap=SIZE`, e.g. 512M);
+ * A `file:` URL may carry options after "?" (only `mmap=SIZE`, e.g. 512M, 0 for none);
  * a plain path is taken as it is, "?" and all.
  */
 function fileUrl(url: string): { file: string; mmapBytes?: number } {
