@@ -6,5 +6,5 @@ process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(EXIT_SIGPIPE);
   throw err;
 });
-const { execute } = await import('@oclif/core');
+const { execute } = await import('@oclif/core/execute');
 await execute({ dir: import.meta.url });

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../lib/cli/base.js';
 import { inputName, readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { confirmDestructive } from '../lib/cli/confirm.js';
 import { formatBytes, parseDuration } from '../lib/cli/format.js';

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { inputName, readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
@@ -7,10 +8,9 @@ import { keylogLine } from '../lib/session/keylog.js';
 import { readSessionBlobs, toPem } from '../lib/session/pem.js';
 import { sessionText } from '../lib/session/text.js';
 import { sessionView, type SessionView } from '../lib/session/view.js';
-import { normaliseKey } from '../lib/store/entry.js';
-import { entryView, type EntryView } from '../lib/store/view.js';
+import type { EntryView } from '../lib/store/view.js';
 import { nowSeconds } from '../lib/store/types.js';
-import { inspectionText, inspectTicket, type TicketInspection } from '../lib/tickets/inspect.js';
+import type { TicketInspection } from '../lib/tickets/inspect.js';
 
 export type GetResult = SessionView & { store?: EntryView; ticketInspection?: TicketInspection };
 
@@ -61,6 +61,8 @@ ${EXIT_CODES_HELP}`;
       const blobs = readSessionBlobs(await readInput(flags.in), inputName(flags.in));
       items = blobs.map((der) => ({ der }));
     } else {
+      // Loaded only for a store: decoding a file (--in) needs neither.
+      const [{ normaliseKey }, { entryView }] = await Promise.all([import('../lib/store/entry.js'), import('../lib/store/view.js')]);
       const key = normaliseKey(args.id!);
       const store = await this.openStore(flags);
       const entry = await store.lookup(key);
@@ -68,15 +70,16 @@ ${EXIT_CODES_HELP}`;
       items = [{ der: entry.der, store: entryView(entry, now) }];
     }
     const ringFile = this.setting('ring', flags.ring);
-    // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed to read a session.
+    // Loaded only when asked: the rotation and inspection code (formats, locks, sockets) is not needed to read a session.
     const ring = ringFile === undefined ? undefined : await (await import('../lib/tickets/rotate.js')).fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
     if (flags.ring !== undefined && ring === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
+    const inspection = ring === undefined ? undefined : await import('../lib/tickets/inspect.js');
     const results: GetResult[] = items.map(({ der, store }) => {
       const session = decodeSession(der);
       return {
         ...sessionView(session, { showSecrets, now }),
         ...(store === undefined ? {} : { store }),
-        ...(ring === undefined ? {} : { ticketInspection: inspectTicket(session, ring, now) }),
+        ...(ring === undefined || inspection === undefined ? {} : { ticketInspection: inspection.inspectTicket(session, ring, now) }),
       };
     });
 
@@ -97,7 +100,7 @@ ${EXIT_CODES_HELP}`;
       return;
     }
     if (showSecrets) this.warnLine('showing secrets: the master key decrypts recorded traffic of this session');
-    if (!this.jsonEnabled()) this.out(results.map((r) => sessionText(r) + storeText(r.store) + ticketText(r.ticketInspection, now)).join('\n'));
+    if (!this.jsonEnabled()) this.out(results.map((r) => sessionText(r) + storeText(r.store) + ticketText(r.ticketInspection, now, inspection?.inspectionText)).join('\n'));
     return results.length === 1 ? results[0] : results;
   }
 }
@@ -114,7 +117,8 @@ function storeText(store: EntryView | undefined): string {
   return `\n${lines.join('\n')}`;
 }
 
-function ticketText(inspection: TicketInspection | undefined, now: number): string {
-  const text = inspection === undefined ? '' : inspectionText(inspection, now);
+/** inspectionText comes with the inspection code, loaded only for --ring. */
+function ticketText(inspection: TicketInspection | undefined, now: number, inspectionText: ((i: TicketInspection, now: number) => string) | undefined): string {
+  const text = inspection === undefined || inspectionText === undefined ? '' : inspectionText(inspection, now);
   return text === '' ? '' : `\n${text}`;
 }

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { formatBytes } from '../lib/cli/format.js';
 import { progress } from '../lib/cli/progress.js';

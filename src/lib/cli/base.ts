@@ -1,4 +1,6 @@
-import { Command, Flags, Interfaces } from '@oclif/core';
+import { Command } from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
+import type { Interfaces } from '@oclif/core';
 import { EXIT, SessctlError } from '../errors.js';
 import { loadConfig, resolveSetting, type LoadedConfig, type SettingName } from '../config.js';
 import { resolveStoreUrl } from '../store/location.js';
