@@ -126,8 +126,12 @@ export function toWire(entry: Entry): WireEntry {
  * HTTP header value (an ALPN protocol id is arbitrary bytes, kept as latin1).
  */
 export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(value);
+  // Almost always plain ASCII already: test before replacing (the lookup path).
+  return NOT_PRINTABLE.test(json) ? json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }
+
+const NOT_PRINTABLE = /[^\x20-\x7e]/;
 
 /** Thrown by the parsers below on malformed input; the server answers 400. */
 export class ProtocolError extends Error {

@@ -3,8 +3,10 @@
  * store (the cache file, memory:, Redis...) over HTTP/1.1, for TLS servers on
  * many hosts and for the CLI. The wire format is in protocol.ts.
  *
- * Built on node:http rather than fastify: measured, the routing framework
- * buys nothing for a dozen fixed routes and costs throughput (docs/BENCHMARKS.md).
+ * Built on a small HTTP/1.1 server of its own (http1.ts) rather than fastify
+ * or node:http: measured, a routing framework buys nothing for a dozen fixed
+ * routes, and node:http's per-request objects halve the lookup rate
+ * (docs/BENCHMARKS.md).
  *
  * Security contract (DESIGN.md §8):
  * - Keys and bodies come from the network: every key, header and body is
@@ -16,14 +18,14 @@
  *   connection count.
  */
 import { once } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { SessctlError, usageError } from '../errors.js';
 import { decodeSession } from '../session/codec.js';
 import { flushSessions } from '../store/flush.js';
 import type { Entry, SessionStore } from '../store/types.js';
 import { TokenCheck } from './auth.js';
+import { Http1Connections, type HttpReply, type HttpRequest } from './http1.js';
 import { Metrics, METRICS_TYPE } from './metrics.js';
 import {
   API_PREFIX,
@@ -54,6 +56,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 export interface DaemonLimits {
   /** Largest request body; more is a 413. */
   maxBodyBytes: number;
+  /** Largest request head (request line and headers); more is a 431. */
+  maxHeaderBytes: number;
   /** Time a client has to send the request headers (slow-header attacks are cut off). */
   headersTimeoutMs: number;
   /** Time a client has to send the whole request. */
@@ -66,6 +70,8 @@ export interface DaemonLimits {
 
 export const DEFAULT_LIMITS: DaemonLimits = {
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  // node:http's default.
+  maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   // Longer than the client pool's idle timeout (store/daemon.ts), so the
@@ -127,7 +133,7 @@ export function defaultLog(event: LogEvent): void {
 
 /** A failure answered with a status and a JSON error. */
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
@@ -151,89 +157,57 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const tokenCheck = options.token === undefined ? undefined : new TokenCheck(options.token);
   const metrics = new Metrics();
-  let inFlight = 0;
-  let closing = false;
-  let drained: (() => void) | undefined;
   let lastDropLog = 0;
   let dropped = 0;
 
-  // Node checks header/request deadlines on a timer (default every 30 s):
-  // tighten it so a short headersTimeout is kept to within a fraction of itself.
-  const requestTimeout = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
-  const httpOptions: http.ServerOptions = {
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    noDelay: true,
-  };
-
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const handle = async (request: HttpRequest): Promise<HttpReply> => {
     const started = process.hrtime.bigint();
-    inFlight += 1;
     let route = 'unknown';
-    res.once('close', () => {
-      inFlight -= 1;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observe(route, req.method ?? '', res.statusCode, seconds);
-      if (options.logRequests || res.statusCode >= 500) {
-        log({ level: res.statusCode >= 500 ? 'error' : 'info', event: 'request', route, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 });
-      }
-      if (closing && inFlight === 0) drained?.();
-    });
-    dispatch(req, res, (name) => (route = name)).catch((err: unknown) => fail(res, err, route));
+    let reply: HttpReply;
+    try {
+      reply = await dispatch(request, (name) => (route = name));
+    } catch (err) {
+      reply = failure(err, route);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.observe(route, request.method, reply.status, seconds);
+    if (options.logRequests || reply.status >= 500) {
+      log({ level: reply.status >= 500 ? 'error' : 'info', event: 'request', route, method: request.method, status: reply.status, ms: Math.round(seconds * 1e4) / 10 });
+    }
+    return reply;
   };
 
-  /** Status and headers; once stopping, every answer closes its connection. */
-  function head(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders = {}): void {
-    if (closing) res.shouldKeepAlive = false;
-    res.writeHead(status, headers);
+  function json(status: number, body: unknown): HttpReply {
+    return { status, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify(body) };
   }
 
-  function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
-    head(res, status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  }
-
-  function sendEmpty(res: http.ServerResponse): void {
-    head(res, 204);
-    res.end();
-  }
-
-  function fail(res: http.ServerResponse, err: unknown, route: string): void {
+  function failure(err: unknown, route: string): HttpReply {
     let status = 500;
     let code = 'internal';
     let message = 'internal error';
-    if (err instanceof HttpError) ({ status, code, message } = err);
+    let headers: Record<string, string> = {};
+    if (err instanceof HttpError) ({ status, code, message, headers } = err);
     else if (err instanceof ProtocolError) [status, code, message] = [400, 'bad_request', err.message];
     else if (err instanceof SessctlError) [status, code, message] = [503, 'store', err.message];
     if (status >= 500) log({ level: 'error', event: 'failure', route, status, message: status === 500 ? String((err as Error)?.message ?? err) : message });
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (status === 413) res.setHeader('connection', 'close');
-    if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-    sendJson(res, status, { error: { message, code } });
+    return { ...json(status, { error: { message, code } }), headers: { 'content-type': JSON_TYPE, ...headers } };
   }
 
-  async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, named: (route: string) => void): Promise<void> {
-    const raw = req.url ?? '/';
+  async function dispatch(req: HttpRequest, named: (route: string) => void): Promise<HttpReply> {
+    const raw = req.target;
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
-    const method = req.method ?? 'GET';
+    const method = req.method;
 
     if (path === '/healthz') {
       named('healthz');
       await store.size();
-      return sendJson(res, 200, { status: 'ok' });
+      return json(200, { status: 'ok' });
     }
     if (tokenCheck !== undefined && !tokenCheck.accepts(req.headers.authorization)) {
       named('unauthorized');
-      log({ level: 'warn', event: 'unauthorized', remote: req.socket.remoteAddress, reason: req.headers.authorization === undefined ? 'no token' : 'wrong token' });
-      throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+      log({ level: 'warn', event: 'unauthorized', remote: req.remoteAddress, reason: req.headers.authorization === undefined ? 'no token' : 'wrong token' });
+      throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
     }
 
     if (path.startsWith(`${SESSIONS_PATH}/`)) {
@@ -246,67 +220,64 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         named('lookup');
         const entry = await store.lookup(key);
         if (entry === undefined) throw new HttpError(404, 'not_found', 'no such session');
-        head(res, 200, { 'content-type': DER_TYPE, 'content-length': entry.der.length, [ENTRY_HEADER]: asciiJson(metaOf(entry)) });
-        res.end(method === 'HEAD' ? undefined : entry.der);
-        return;
+        return { status: 200, headers: { 'content-type': DER_TYPE, [ENTRY_HEADER]: asciiJson(metaOf(entry)) }, body: entry.der };
       }
       if (method === 'PUT') {
         named('update');
         const header = req.headers[ENTRY_HEADER];
-        if (typeof header !== 'string') throw new ProtocolError(`missing the ${ENTRY_HEADER} header (the entry's metadata as JSON)`);
-        const body = await readBody(req, limits.maxBodyBytes);
+        if (header === undefined) throw new ProtocolError(`missing the ${ENTRY_HEADER} header (the entry's metadata as JSON)`);
         let meta: unknown;
         try {
           meta = JSON.parse(header);
         } catch {
           throw new ProtocolError(`the ${ENTRY_HEADER} header is not JSON`);
         }
-        const entry: Entry = { ...parseMeta(meta, key), der: body, size: body.length };
+        const entry: Entry = { ...parseMeta(meta, key), der: req.body, size: req.body.length };
         try {
-          decodeSession(body);
+          decodeSession(req.body);
         } catch (err) {
           throw new ProtocolError(`the body is not an SSL_SESSION in DER: ${(err as Error).message}`);
         }
         await store.update(entry);
-        return sendEmpty(res);
+        return { status: 204 };
       }
       if (method === 'DELETE') {
         named('delete');
-        return sendJson(res, 200, { removed: await store.delete(key) });
+        return json(200, { removed: await store.delete(key) });
       }
       named('session');
-      throw methodNotAllowed(res, 'GET, HEAD, PUT, DELETE');
+      throw methodNotAllowed('GET, HEAD, PUT, DELETE');
     }
 
+    const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
     switch (path) {
       case SESSIONS_PATH:
         named('page');
-        if (method !== 'GET') throw methodNotAllowed(res, 'GET');
-        return sendJson(res, 200, await page(query));
+        if (method !== 'GET') throw methodNotAllowed('GET');
+        return json(200, await page(query));
       case `${API_PREFIX}/select`: {
         named('select');
-        if (method !== 'GET') throw methodNotAllowed(res, 'GET');
+        if (method !== 'GET') throw methodNotAllowed('GET');
         const partialKey = query.get('partialKey');
         if (partialKey === null) throw new ProtocolError('missing the partialKey parameter');
-        return sendJson(res, 200, { entries: (await store.selectSession(partialKey)).map(toWire) });
+        return json(200, { entries: (await store.selectSession(partialKey)).map(toWire) });
       }
       case `${API_PREFIX}/size`:
         named('size');
-        if (method !== 'GET') throw methodNotAllowed(res, 'GET');
-        return sendJson(res, 200, { size: await store.size() });
+        if (method !== 'GET') throw methodNotAllowed('GET');
+        return json(200, { size: await store.size() });
       case `${API_PREFIX}/counters`:
         named('counters');
-        if (method === 'GET') return sendJson(res, 200, await store.counters());
+        if (method === 'GET') return json(200, await store.counters());
         if (method === 'POST') {
-          const delta = parseCounterDelta(await readJson(req, limits.maxBodyBytes));
-          await store.addCounters(delta);
-          return sendEmpty(res);
+          await store.addCounters(parseCounterDelta(parseJson(req.body)));
+          return { status: 204 };
         }
-        throw methodNotAllowed(res, 'GET, POST');
+        throw methodNotAllowed('GET, POST');
       case `${API_PREFIX}/flush`: {
         named('flush');
-        if (method !== 'POST') throw methodNotAllowed(res, 'POST');
-        const body = (await readJson(req, limits.maxBodyBytes)) as Record<string, unknown> | null;
+        if (method !== 'POST') throw methodNotAllowed('POST');
+        const body = parseJson(req.body) as Record<string, unknown> | null;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ProtocolError('flush options must be a JSON object');
         const { all, olderThan, dryRun } = body;
         if (all !== undefined && typeof all !== 'boolean') throw new ProtocolError('"all" must be a boolean');
@@ -318,7 +289,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           ...(dryRun === undefined ? {} : { dryRun }),
           ...(olderThan === undefined ? {} : { olderThan: olderThan as number }),
         });
-        return sendJson(res, 200, result);
+        return json(200, result);
       }
       case `${API_PREFIX}/keyring`: {
         named('keyring');
@@ -328,28 +299,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (method === 'GET') {
           const ring = await store.readKeyRing();
           if (ring === undefined) throw new HttpError(404, 'not_found', 'no ticket-key ring stored');
-          head(res, 200, { 'content-type': DER_TYPE, 'content-length': ring.length });
-          res.end(ring);
-          return;
+          return { status: 200, headers: { 'content-type': DER_TYPE }, body: ring };
         }
         if (method === 'PUT') {
-          await store.writeKeyRing(await readBody(req, limits.maxBodyBytes));
-          return sendEmpty(res);
+          await store.writeKeyRing(req.body);
+          return { status: 204 };
         }
-        throw methodNotAllowed(res, 'GET, PUT');
+        throw methodNotAllowed('GET, PUT');
       }
       case `${API_PREFIX}/info`: {
         named('info');
         const info: InfoBody = { protocol: 1, kind: store.kind, capabilities: { ...store.capabilities } };
-        return sendJson(res, 200, info);
+        return json(200, info);
       }
       case '/metrics': {
         named('metrics');
         const [sessions, counters] = await Promise.all([store.size(), store.counters()]);
         const text = metrics.render({ sessions, counters, droppedConnections: dropped });
-        head(res, 200, { 'content-type': METRICS_TYPE, 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-        return;
+        return { status: 200, headers: { 'content-type': METRICS_TYPE }, body: text };
       }
       default:
         throw new HttpError(404, 'no_route', `no such endpoint: ${method} ${path.slice(0, 100)}`);
@@ -398,34 +365,43 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return { entries: kept.map(toWire), cursor: beyond > 0 ? encodeCursor(kept[kept.length - 1]!.key) : null };
   }
 
-  let server: http.Server;
+  const connections = new Http1Connections(
+    {
+      limits: {
+        maxHeaderBytes: limits.maxHeaderBytes,
+        maxBodyBytes: limits.maxBodyBytes,
+        headersTimeoutMs: limits.headersTimeoutMs,
+        requestTimeoutMs: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+        keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
+      },
+      handler: handle,
+      onClientError: (code, status, remote) => log({ level: 'warn', event: 'client_error', code, status, remote }),
+    },
+    // Deadlines are checked on a timer: often enough that a short headersTimeout is kept to within a fraction of itself.
+    Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  );
+  const accept = (socket: Socket): void => connections.accept(socket);
+  let server: net.Server;
   try {
     server = options.tls === undefined
-      ? http.createServer(httpOptions, handler)
-      : https.createServer(
+      ? net.createServer({ allowHalfOpen: true, noDelay: true }, accept)
+      : tls.createServer(
           {
-            ...httpOptions,
+            allowHalfOpen: true,
             cert: options.tls.cert,
             key: options.tls.key,
+            ALPNProtocols: ['http/1.1'],
             handshakeTimeout: limits.headersTimeoutMs,
             ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }),
           },
-          handler,
+          accept,
         );
   } catch (err) {
     throw new SessctlError(`cannot use the TLS certificate, key or CA: ${(err as Error).message}`, { cause: err });
   }
   server.maxConnections = limits.maxConnections;
 
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const code = err.code ?? 'unknown';
-    if (code !== 'ECONNRESET') log({ level: 'warn', event: 'client_error', code, remote: socket.remoteAddress });
-    if (!socket.writable) return void socket.destroy();
-    const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    socket.destroySoon();
-  });
-  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     log({ level: 'warn', event: 'tls_error', code: err.code ?? 'unknown', remote: socket.remoteAddress });
   });
   server.on('drop', (data?: { remoteAddress?: string }) => {
@@ -453,17 +429,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let closed: Promise<void> | undefined;
   const close = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
     closed ??= (async () => {
-      closing = true;
-      log({ level: 'info', event: 'stopping', inFlight });
+      log({ level: 'info', event: 'stopping', inFlight: connections.inFlight });
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        const done = new Promise<void>((resolve) => (drained = resolve));
-        const timer = setTimeout(() => drained?.(), graceMs);
-        await done;
-        clearTimeout(timer);
-      }
-      server.closeAllConnections();
+      await connections.close(graceMs);
       await stopped;
       await store.terminate();
       log({ level: 'info', event: 'stopped' });
@@ -474,27 +442,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return { url, host: address.address, port: address.port, close };
 }
 
-function methodNotAllowed(res: http.ServerResponse, allow: string): HttpError {
-  res.setHeader('allow', allow);
-  return new HttpError(405, 'method_not_allowed', `method not allowed here (allowed: ${allow})`);
+function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, 'method_not_allowed', `method not allowed here (allowed: ${allow})`, { allow });
 }
 
-/** The request body, at most `max` bytes (413 beyond, without reading the rest). */
-async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new HttpError(413, 'too_large', `the body is larger than ${max} bytes`);
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > max) throw new HttpError(413, 'too_large', `the body is larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, length);
-}
-
-async function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
-  const body = await readBody(req, max);
+function parseJson(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {
