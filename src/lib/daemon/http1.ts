@@ -180,6 +180,8 @@ class Connection {
   #bodyChunks: Buffer[] = [];
   #bodyLength = 0;
   #readEnded = false;
+  /** Not reading: the client is not reading its answers (or has sent too far ahead). */
+  #paused = false;
 
   constructor(socket: Socket, options: Http1Options, closing: () => boolean, onClose: (c: Connection) => void, onAnswered: () => void) {
     this.#socket = socket;
@@ -197,7 +199,7 @@ class Connection {
       this.#onClose(this);
     });
     socket.on('drain', () => {
-      if (this.#state !== BUSY && this.#state !== DONE) socket.resume();
+      if (this.#state !== BUSY && this.#state !== DONE) this.#resume();
     });
   }
 
@@ -212,7 +214,10 @@ class Connection {
   }
 
   checkDeadline(now: number): void {
-    if (this.#state === BUSY || this.#state === DONE || now < this.#deadline) return;
+    if (this.#state === DONE || now < this.#deadline) return;
+    // Paused, the wait is for the client to read: no answer can reach it.
+    if (this.#paused) return this.destroy();
+    if (this.#state === BUSY) return;
     if (this.#state === IDLE && this.#pending === undefined) return this.destroy();
     this.#refuse(new Refusal(408, 'request_timeout', 'the request took too long to arrive'));
   }
@@ -230,14 +235,11 @@ class Connection {
   #receive(chunk: Buffer): void {
     if (this.#state === DONE) return;
     this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
-    if (this.#state === IDLE) {
-      this.#state = HEAD;
-      this.#deadline = Date.now() + this.#options.limits.headersTimeoutMs;
-    }
+    if (this.#state === IDLE) this.#await(HEAD);
     if (this.#state === BUSY) {
       // Pipelined requests wait for the answer before; stop reading if they pile up.
       const { maxHeaderBytes, maxBodyBytes } = this.#options.limits;
-      if (this.#pending.length > maxHeaderBytes + maxBodyBytes) this.#socket.pause();
+      if (this.#pending.length > maxHeaderBytes + maxBodyBytes) this.#pause();
       return;
     }
     this.#advance();
@@ -261,7 +263,7 @@ class Connection {
   /** One request head from `#pending`; false when more bytes are needed. */
   #readHead(): boolean {
     const pending = this.#pending!;
-    const { maxHeaderBytes, maxBodyBytes, requestTimeoutMs } = this.#options.limits;
+    const { maxHeaderBytes, maxBodyBytes } = this.#options.limits;
     // Blank lines before a request are allowed (RFC 9112 §2.2).
     let start = 0;
     while (start + 1 < pending.length && pending[start] === 0x0d && pending[start + 1] === 0x0a) start += 2;
@@ -280,8 +282,7 @@ class Connection {
     }
     this.#bodyChunks = [];
     this.#bodyLength = 0;
-    this.#state = BODY;
-    this.#deadline = Date.now() + requestTimeoutMs;
+    this.#await(BODY);
     return true;
   }
 
@@ -328,17 +329,35 @@ class Connection {
     if (close) {
       this.#finish();
     } else {
-      this.#state = IDLE;
-      this.#deadline = Date.now() + this.#options.limits.keepAliveTimeoutMs;
-      if (this.#pending !== undefined) {
-        this.#state = HEAD;
-        this.#deadline = Date.now() + this.#options.limits.headersTimeoutMs;
-      }
-      if (this.#socket.writableNeedDrain) this.#socket.pause();
-      else this.#socket.resume();
+      this.#await(this.#pending === undefined ? IDLE : HEAD);
+      if (this.#socket.writableNeedDrain) this.#pause();
+      else this.#resume();
     }
     this.#onAnswered();
     if (resume && this.#state === HEAD) this.#advance();
+  }
+
+  /** Stop reading; a client that does not read its answers within requestTimeoutMs is cut. */
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#socket.pause();
+    this.#deadline = Date.now() + this.#options.limits.requestTimeoutMs;
+  }
+
+  #resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#socket.resume();
+    if (this.#state === HEAD || this.#state === BODY || this.#state === IDLE) this.#await(this.#state);
+  }
+
+  /** Wait for the client: the state and its deadline (while paused, the pause's deadline holds). */
+  #await(state: typeof HEAD | typeof BODY | typeof IDLE): void {
+    this.#state = state;
+    if (this.#paused) return;
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.#options.limits;
+    this.#deadline = Date.now() + (state === HEAD ? headersTimeoutMs : state === BODY ? requestTimeoutMs : keepAliveTimeoutMs);
   }
 
   #write(reply: HttpReply, headOnly: boolean, close: boolean, http10: boolean): void {
