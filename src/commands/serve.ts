@@ -11,7 +11,8 @@ Clients send the bearer token from --token-file; without one the daemon refuses 
 loopback address. Listening on anything but loopback needs TLS (--tls-cert, --tls-key); --tls-ca also requires client
 certificates signed by that CA. Logs are JSON lines on stderr, without tokens, sessions or keys. SIGTERM or SIGINT
 stops it: requests in flight finish (at most --grace ms), then the store is closed. API and deployment: docs/DEPLOYMENT.md.
---json prints, once stopped, {url, store, tls, auth: "token" | "none", signal}.
+--workers N runs N processes on the same port and store, for hosts with several cores (not with memory:).
+--json prints, once stopped, {url, store, tls, auth: "token" | "none", workers, signal}.
 ${EXIT_CODES_HELP}`;
 
   static examples = [
@@ -36,6 +37,7 @@ ${EXIT_CODES_HELP}`;
     'max-connections': Flags.integer({ description: 'most connections at once; more are closed on arrival', default: 4096, min: 1, helpValue: 'N' }),
     grace: Flags.integer({ description: 'on SIGTERM, milliseconds to let requests in flight finish', default: 10_000, min: 0, helpValue: 'MS' }),
     'log-requests': Flags.boolean({ description: 'log every request (default: failures and lifecycle events only)' }),
+    workers: Flags.integer({ description: 'processes serving the same port and store (a cache file or redis://): up to one per core', default: 1, min: 1, max: 64, helpValue: 'N' }),
   };
 
   async run(): Promise<ServeResult> {
@@ -65,6 +67,7 @@ ${EXIT_CODES_HELP}`;
       },
       graceMs: flags.grace,
       logRequests: flags['log-requests'],
+      workers: flags.workers,
     });
   }
 }

@@ -84,7 +84,7 @@ describe('sessctl serve: restarts', () => {
     const child = await startServe(['--listen', '127.0.0.1:0', '--no-auth', '--store', 'memory:', '--json']);
     expect(child.stdout()).toBe('');
     expect(await child.stop()).toBe(0);
-    expect(JSON.parse(child.stdout())).toEqual({ url: child.url, store: 'memory:', tls: false, auth: 'none', signal: 'SIGTERM' });
+    expect(JSON.parse(child.stdout())).toEqual({ url: child.url, store: 'memory:', tls: false, auth: 'none', workers: 1, signal: 'SIGTERM' });
   });
 
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {

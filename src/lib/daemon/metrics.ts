@@ -15,6 +15,13 @@ interface Histogram {
   count: number;
 }
 
+/** One process's request figures, to add up those of several workers (plain JSON: sent over IPC). */
+export interface MetricsSnapshot {
+  requests: [labels: string, count: number][];
+  latency: [route: string, histogram: Histogram][];
+  droppedConnections: number;
+}
+
 export const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export class Metrics {
@@ -36,8 +43,31 @@ export class Metrics {
     h.count += 1;
   }
 
-  /** The exposition text, with the store's figures read just now. */
-  render(store: { sessions: number; counters: Counters; droppedConnections: number }): string {
+  snapshot(droppedConnections: number): MetricsSnapshot {
+    return { requests: [...this.#requests], latency: [...this.#latency], droppedConnections };
+  }
+
+  /**
+   * The exposition text, with the store's figures read just now; `others`
+   * are the snapshots of the other workers of the same daemon, added in.
+   */
+  render(store: { sessions: number; counters: Counters; droppedConnections: number }, others: MetricsSnapshot[] = []): string {
+    const requests = new Map(this.#requests);
+    const latency = new Map([...this.#latency].map(([route, h]) => [route, { counts: [...h.counts], sum: h.sum, count: h.count }]));
+    let dropped = store.droppedConnections;
+    for (const other of others) {
+      for (const [labels, n] of other.requests) requests.set(labels, (requests.get(labels) ?? 0) + n);
+      for (const [route, h] of other.latency) {
+        const mine = latency.get(route);
+        if (mine === undefined) latency.set(route, { counts: [...h.counts], sum: h.sum, count: h.count });
+        else {
+          h.counts.forEach((n, i) => (mine.counts[i]! += n));
+          mine.sum += h.sum;
+          mine.count += h.count;
+        }
+      }
+      dropped += other.droppedConnections;
+    }
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
@@ -48,16 +78,18 @@ export class Metrics {
       lines.push(`sessctl_cache_${name}_total ${value}`);
     }
     metric('sessctl_http_requests_total', 'counter', 'HTTP requests answered, by route, method and status code.');
-    for (const [labels, n] of this.#requests) lines.push(`sessctl_http_requests_total{${labels}} ${n}`);
+    for (const [labels, n] of requests) lines.push(`sessctl_http_requests_total{${labels}} ${n}`);
     metric('sessctl_http_request_duration_seconds', 'histogram', 'Time to answer an HTTP request, by route.');
-    for (const [route, h] of this.#latency) {
+    for (const [route, h] of latency) {
       BUCKETS.forEach((le, i) => lines.push(`sessctl_http_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.counts[i]}`));
       lines.push(`sessctl_http_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
       lines.push(`sessctl_http_request_duration_seconds_sum{route="${route}"} ${h.sum}`);
       lines.push(`sessctl_http_request_duration_seconds_count{route="${route}"} ${h.count}`);
     }
     metric('sessctl_connections_dropped_total', 'counter', 'Connections closed on arrival because maxConnections was reached.');
-    lines.push(`sessctl_connections_dropped_total ${store.droppedConnections}`);
+    lines.push(`sessctl_connections_dropped_total ${dropped}`);
+    metric('sessctl_workers', 'gauge', 'Worker processes whose request figures this scrape adds up.');
+    lines.push(`sessctl_workers ${1 + others.length}`);
     metric('sessctl_uptime_seconds', 'gauge', 'Seconds since the daemon started.');
     lines.push(`sessctl_uptime_seconds ${Math.floor((Date.now() - this.#started) / 1000)}`);
     return `${lines.join('\n')}\n`;

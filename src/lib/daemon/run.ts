@@ -7,7 +7,7 @@ import { SessctlError, usageError } from '../errors.js';
 import { readToken } from '../cli/token.js';
 import { openStore } from '../store/open.js';
 import { isLoopback } from './protocol.js';
-import { defaultLog, startDaemon, type DaemonLimits, type LogEvent } from './server.js';
+import { defaultLog, startDaemon, type Daemon, type DaemonLimits, type DaemonOptions, type LogEvent, type TlsFiles } from './server.js';
 
 export interface ServeOptions {
   host: string;
@@ -21,6 +21,8 @@ export interface ServeOptions {
   limits?: Partial<DaemonLimits>;
   graceMs?: number;
   logRequests?: boolean;
+  /** Processes serving the same port and store (node:cluster); default 1. */
+  workers?: number;
   log?: (event: LogEvent) => void;
 }
 
@@ -32,8 +34,22 @@ export interface ServeResult {
   store: string;
   tls: boolean;
   auth: 'token' | 'none';
+  workers: number;
   /** The signal that stopped it. */
   signal: NodeJS.Signals;
+}
+
+/** Everything a daemon process needs, files read: what the primary hands each worker. */
+export interface DaemonConfig {
+  host: string;
+  port: number;
+  storeUrl: string;
+  ca?: string;
+  token?: string;
+  tls?: TlsFiles;
+  limits?: Partial<DaemonLimits>;
+  graceMs?: number;
+  logRequests: boolean;
 }
 
 /** Serve until SIGTERM or SIGINT, then stop gracefully; resolves once stopped. */
@@ -50,17 +66,82 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<ServeR
     key: readPem(options.tls.key, '--tls-key'),
     ...(options.tls.ca === undefined ? {} : { ca: readPem(options.tls.ca, '--tls-ca') }),
   };
-
-  const store = await openStore(options.storeUrl, {
+  const config: DaemonConfig = {
+    host: options.host,
+    port: options.port,
+    storeUrl: options.storeUrl,
     ...(options.ca === undefined ? {} : { ca: options.ca }),
-    onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }),
-  });
+    ...(token === undefined ? {} : { token }),
+    ...(tls === undefined ? {} : { tls }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+    logRequests: options.logRequests === true,
+  };
+  const result = { tls: tls !== undefined, auth: token === undefined ? ('none' as const) : ('token' as const) };
 
   // Signal handlers go in before the daemon says it is listening: a SIGTERM
   // right after that must stop it gracefully, not kill it.
+  const stop = stopSignals(log);
+  try {
+    if ((options.workers ?? 1) > 1) {
+      const { serveWithWorkers } = await import('./cluster.js');
+      const served = await serveWithWorkers(config, options.workers!, log, stop.requested);
+      return { ...served, ...result, workers: options.workers!, signal: await stop.requested };
+    }
+    const running = await runDaemon(config, log);
+    const signal = await stop.requested;
+    await running.stop();
+    return { url: running.daemon.url, store: running.storeUrl, ...result, workers: 1, signal };
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** Open the store and listen; `stop()` closes both. Errors (store, address) are SessctlErrors. */
+export async function runDaemon(
+  config: DaemonConfig,
+  log: (event: LogEvent) => void,
+  extra: Pick<DaemonOptions, 'peerMetrics'> = {},
+): Promise<{ daemon: Daemon; storeUrl: string; stop(): Promise<void> }> {
+  const store = await openStore(config.storeUrl, {
+    ...(config.ca === undefined ? {} : { ca: config.ca }),
+    onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }),
+  });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({
+      store,
+      host: config.host,
+      port: config.port,
+      ...(config.token === undefined ? {} : { token: config.token }),
+      ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.limits === undefined ? {} : { limits: config.limits }),
+      log,
+      logRequests: config.logRequests,
+      ...extra,
+    });
+  } catch (err) {
+    await store.terminate();
+    throw err;
+  }
+  return {
+    daemon,
+    storeUrl: store.url,
+    stop: async () => {
+      try {
+        await daemon.close(config.graceMs);
+      } catch (err) {
+        log({ level: 'error', event: 'stop_failed', message: (err as Error).message });
+      }
+    },
+  };
+}
+
+/** SIGTERM or SIGINT asks for a graceful stop; a second one exits at once. */
+function stopSignals(log: (event: LogEvent) => void): { requested: Promise<NodeJS.Signals>; dispose(): void } {
   let stoppedBy: NodeJS.Signals | undefined;
   let signalled: (signal: NodeJS.Signals) => void = () => {};
-  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  const requested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy !== undefined) {
       log({ level: 'warn', event: 'forced_exit', signal });
@@ -72,33 +153,13 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<ServeR
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-
-  let running;
-  try {
-    running = await startDaemon({
-      store,
-      host: options.host,
-      port: options.port,
-      ...(token === undefined ? {} : { token }),
-      ...(tls === undefined ? {} : { tls }),
-      ...(options.limits === undefined ? {} : { limits: options.limits }),
-      log,
-      logRequests: options.logRequests === true,
-    });
-  } catch (err) {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    await store.terminate();
-    throw err;
-  }
-
-  const signal = await stopRequested;
-  try {
-    await running.close(options.graceMs);
-  } catch (err) {
-    log({ level: 'error', event: 'stop_failed', message: (err as Error).message });
-  }
-  return { url: running.url, store: store.url, tls: tls !== undefined, auth: token === undefined ? 'none' : 'token', signal };
+  return {
+    requested,
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
 }
 
 function readPem(file: string, flag: string): Buffer {

@@ -26,7 +26,7 @@ import { flushSessions } from '../store/flush.js';
 import type { Entry, SessionStore } from '../store/types.js';
 import { TokenCheck } from './auth.js';
 import { Http1Connections, type HttpReply, type HttpRequest } from './http1.js';
-import { Metrics, METRICS_TYPE } from './metrics.js';
+import { Metrics, METRICS_TYPE, type MetricsSnapshot } from './metrics.js';
 import {
   API_PREFIX,
   DEFAULT_MAX_BODY_BYTES,
@@ -113,6 +113,8 @@ export interface DaemonOptions {
   logRequests?: boolean;
   /** Clock in unix seconds (flush uses it). */
   now?: () => number;
+  /** The request figures of the daemon's other worker processes, for /metrics (cluster.ts). */
+  peerMetrics?: () => Promise<MetricsSnapshot[]>;
 }
 
 export interface Daemon {
@@ -125,6 +127,8 @@ export interface Daemon {
    * every connection, then terminate the store. Safe to call twice.
    */
   close(graceMs?: number): Promise<void>;
+  /** This process's request figures (for another worker's /metrics). */
+  metricsSnapshot(): MetricsSnapshot;
 }
 
 export function defaultLog(event: LogEvent): void {
@@ -314,8 +318,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       case '/metrics': {
         named('metrics');
-        const [sessions, counters] = await Promise.all([store.size(), store.counters()]);
-        const text = metrics.render({ sessions, counters, droppedConnections: dropped });
+        const [sessions, counters, others] = await Promise.all([store.size(), store.counters(), options.peerMetrics?.() ?? []]);
+        const text = metrics.render({ sessions, counters, droppedConnections: dropped }, others);
         return { status: 200, headers: { 'content-type': METRICS_TYPE }, body: text };
       }
       default:
@@ -439,7 +443,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return closed;
   };
 
-  return { url, host: address.address, port: address.port, close };
+  return { url, host: address.address, port: address.port, close, metricsSnapshot: () => metrics.snapshot(dropped) };
 }
 
 function methodNotAllowed(allow: string): HttpError {

@@ -60,6 +60,8 @@ interface Answer {
 interface RequestOptions {
   body?: Buffer | string;
   headers?: Record<string, string>;
+  /** On a new connection rather than a pooled one. */
+  fresh?: boolean;
 }
 
 /** Open the daemon store at `url`; checks the daemon answers and takes the token before resolving. */
@@ -84,6 +86,8 @@ export class DaemonStore implements SessionStore {
   readonly #base: URL;
   readonly #prefix: string;
   readonly #agent: http.Agent;
+  /** Same TLS settings, no pooling: for the one retry after a stale pooled connection. */
+  readonly #freshAgent: http.Agent;
   readonly #transport: typeof http | typeof https;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
@@ -122,10 +126,13 @@ export class DaemonStore implements SessionStore {
       const ca = read(options.ca, 'CA file');
       const cert = read(options.cert, 'client certificate');
       const key = read(options.key, 'client key');
-      this.#agent = new https.Agent({ ...pool, ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) });
+      const tls = { ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) };
+      this.#agent = new https.Agent({ ...pool, ...tls });
+      this.#freshAgent = new https.Agent({ keepAlive: false, ...tls });
       this.#transport = https;
     } else {
       this.#agent = new http.Agent(pool);
+      this.#freshAgent = new http.Agent({ keepAlive: false });
       this.#transport = http;
     }
   }
@@ -217,6 +224,7 @@ export class DaemonStore implements SessionStore {
   async terminate(): Promise<void> {
     this.#closed = true;
     this.#agent.destroy();
+    this.#freshAgent.destroy();
   }
 
   #sessionPath(key: SessionKey): string {
@@ -271,10 +279,11 @@ export class DaemonStore implements SessionStore {
       return await this.#once(method, path, options);
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
-      // A pooled connection the daemon closed while idle (a restart): the
-      // request never reached it, so an idempotent one is sent once more.
+      // A pooled connection the daemon closed while idle (a restart, a worker
+      // replaced): the request never reached it, so an idempotent one is sent
+      // once more, on a new connection (the pool may hold more dead ones).
       if (!retried && e.reusedSocket === true && STALE_SOCKET.has(e.code ?? '') && IDEMPOTENT.has(method)) {
-        return this.#send(method, path, options, true);
+        return this.#send(method, path, { ...options, fresh: true }, true);
       }
       throw this.#unreachable(e);
     }
@@ -292,7 +301,7 @@ export class DaemonStore implements SessionStore {
         path: `${this.#prefix}${path}`,
         method,
         headers,
-        agent: this.#agent,
+        agent: options.fresh ? this.#freshAgent : this.#agent,
       });
       let settled = false;
       const finish = (err: Error | undefined, answer?: Answer) => {

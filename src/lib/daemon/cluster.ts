@@ -1,0 +1,233 @@
+/**
+ * `sessctl serve --workers N`: N processes (node:cluster) answering on one
+ * port over one backing store, for hosts with more cores than one Node
+ * process can use. The cache file is made for this (SQLite WAL: many
+ * processes at once), and so is Redis; `memory:` is not (each worker would
+ * have its own).
+ *
+ * The primary reads the token and TLS files, checks the store opens, forks
+ * the workers and hands them the configuration over IPC (never in argv or
+ * the environment, where `ps` would show it). Connections are spread by the
+ * primary (cluster's round-robin). Each worker keeps its own request figures;
+ * a /metrics scrape asks the others through the primary and adds them up, so
+ * Prometheus sees one daemon. A worker that dies is replaced. SIGTERM or
+ * SIGINT to the primary stops every worker gracefully.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import { SessctlError, usageError } from '../errors.js';
+import { openStore } from '../store/open.js';
+import type { MetricsSnapshot } from './metrics.js';
+import { runDaemon, type DaemonConfig } from './run.js';
+import type { LogEvent } from './server.js';
+
+/** How long a scrape waits for the other workers' figures. */
+const PEER_METRICS_TIMEOUT_MS = 1000;
+/** Pause before replacing a worker that died, so a crash loop does not spin. */
+const RESTART_DELAY_MS = 1000;
+/** After the grace period, how long the primary waits before killing a worker. */
+const STOP_MARGIN_MS = 5000;
+
+type ToWorker =
+  | { type: 'start'; config: WireConfig }
+  | { type: 'metrics?'; id: number }
+  | { type: 'peer-metrics'; id: number; snapshots: MetricsSnapshot[] };
+
+type ToPrimary =
+  | { type: 'ready' }
+  | { type: 'listening'; url: string; store: string }
+  | { type: 'failed'; message: string }
+  | { type: 'metrics'; id: number; snapshot: MetricsSnapshot }
+  | { type: 'peer-metrics?'; id: number };
+
+/** DaemonConfig with its Buffers as base64 (IPC messages are JSON). */
+type WireConfig = Omit<DaemonConfig, 'tls'> & { tls?: { cert: string; key: string; ca?: string } };
+
+/**
+ * Run `workers` daemon processes until `stop` resolves; resolves once they
+ * have all stopped. Rejects with a SessctlError when they cannot start.
+ */
+export async function serveWithWorkers(
+  config: DaemonConfig,
+  workers: number,
+  log: (event: LogEvent) => void,
+  stop: Promise<NodeJS.Signals>,
+): Promise<{ url: string; store: string }> {
+  // Fail here, with one line, rather than in N workers.
+  const probe = await openStore(config.storeUrl, { ...(config.ca === undefined ? {} : { ca: config.ca }), onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }) });
+  const kind = probe.kind;
+  await probe.terminate();
+  if (kind === 'memory') throw usageError('--workers needs a store the workers can share (a cache file or redis://), not memory:');
+
+  const { tls, ...plain } = config;
+  const wire: WireConfig = {
+    ...plain,
+    ...(tls === undefined ? {} : { tls: { cert: tls.cert.toString('base64'), key: tls.key.toString('base64'), ...(tls.ca === undefined ? {} : { ca: tls.ca.toString('base64') }) } }),
+  };
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), args: [] });
+
+  let stopping = false;
+  const live = new Set<Worker>();
+  const listening = new Set<Worker>();
+  let address: { url: string; store: string } | undefined;
+  let started: (value: { url: string; store: string }) => void = () => {};
+  let failed: (err: Error) => void = () => {};
+  const allListening = new Promise<{ url: string; store: string }>((resolve, reject) => {
+    started = resolve;
+    failed = reject;
+  });
+  // Scrapes in progress: the asking worker and the figures gathered so far.
+  const scrapes = new Map<number, { from: Worker; id: number; waiting: number; snapshots: MetricsSnapshot[]; timer: NodeJS.Timeout }>();
+  let nextScrape = 0;
+
+  const answerScrape = (key: number): void => {
+    const scrape = scrapes.get(key);
+    if (scrape === undefined) return;
+    scrapes.delete(key);
+    clearTimeout(scrape.timer);
+    if (scrape.from.isConnected()) send(scrape.from, { type: 'peer-metrics', id: scrape.id, snapshots: scrape.snapshots });
+  };
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    live.add(worker);
+    worker.on('message', (message: ToPrimary) => {
+      switch (message.type) {
+        case 'ready':
+          send(worker, { type: 'start', config: wire });
+          break;
+        case 'listening':
+          listening.add(worker);
+          address ??= { url: message.url, store: message.store };
+          if (listening.size === workers) started(address);
+          break;
+        case 'failed':
+          failed(new SessctlError(message.message));
+          break;
+        case 'peer-metrics?': {
+          const others = [...listening].filter((w) => w !== worker && w.isConnected());
+          const key = nextScrape++;
+          scrapes.set(key, { from: worker, id: message.id, waiting: others.length, snapshots: [], timer: setTimeout(() => answerScrape(key), PEER_METRICS_TIMEOUT_MS) });
+          for (const other of others) send(other, { type: 'metrics?', id: key });
+          if (others.length === 0) answerScrape(key);
+          break;
+        }
+        case 'metrics': {
+          const scrape = scrapes.get(message.id);
+          if (scrape === undefined) break;
+          scrape.snapshots.push(message.snapshot);
+          scrape.waiting -= 1;
+          if (scrape.waiting === 0) answerScrape(message.id);
+          break;
+        }
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      live.delete(worker);
+      const wasListening = listening.delete(worker);
+      if (stopping) return;
+      if (!wasListening && address === undefined) {
+        failed(new SessctlError(`a worker exited while starting (${signal ?? `exit code ${code}`})`));
+        return;
+      }
+      log({ level: 'error', event: 'worker_exited', worker: worker.id, code, signal, message: 'replacing it' });
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, RESTART_DELAY_MS).unref();
+    });
+  };
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    const exits = [...live].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
+    for (const w of live) w.process.kill('SIGTERM');
+    const killer = setTimeout(() => {
+      for (const w of live) w.process.kill('SIGKILL');
+    }, (config.graceMs ?? 10_000) + STOP_MARGIN_MS);
+    await Promise.all(exits);
+    clearTimeout(killer);
+  };
+
+  for (let i = 0; i < workers; i++) fork();
+  let served: { url: string; store: string };
+  try {
+    served = await Promise.race([allListening, stop.then(() => Promise.reject(new SessctlError('stopped while starting')))]);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  log({ level: 'info', event: 'listening', url: served.url, store: served.store, kind, workers, auth: config.token !== undefined, clientCerts: config.tls?.ca !== undefined });
+  await stop;
+  await stopAll();
+  log({ level: 'info', event: 'stopped', workers });
+  return served;
+}
+
+/** The worker side: wait for the configuration, serve, stop on SIGTERM. Run by worker.ts. */
+export function runWorker(log: (event: LogEvent) => void): void {
+  const id = cluster.worker?.id ?? 0;
+  // Logs say which worker; the primary alone announces the daemon as listening.
+  const workerLog = (event: LogEvent): void =>
+    log(event.event === 'listening' ? { ...event, event: 'worker_listening', worker: id, pid: process.pid } : { ...event, worker: id });
+  // Ctrl-C in a terminal signals the whole process group: the primary decides, and sends SIGTERM.
+  process.on('SIGINT', () => {});
+  const pending = new Map<number, (snapshots: MetricsSnapshot[]) => void>();
+  let nextId = 0;
+  let metricsSnapshot: (() => MetricsSnapshot) | undefined;
+
+  process.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'start':
+        void start(message.config);
+        break;
+      case 'metrics?':
+        if (metricsSnapshot !== undefined) send(process, { type: 'metrics', id: message.id, snapshot: metricsSnapshot() });
+        break;
+      case 'peer-metrics':
+        pending.get(message.id)?.(message.snapshots);
+        pending.delete(message.id);
+        break;
+    }
+  });
+
+  // Messages that arrive before a listener are lost: say when it is there.
+  send(process, { type: 'ready' });
+
+  const peerMetrics = (): Promise<MetricsSnapshot[]> =>
+    new Promise((resolve) => {
+      const requestId = nextId++;
+      pending.set(requestId, resolve);
+      send(process, { type: 'peer-metrics?', id: requestId });
+    });
+
+  async function start(wire: WireConfig): Promise<void> {
+    const { tls, ...plain } = wire;
+    const config: DaemonConfig = {
+      ...plain,
+      ...(tls === undefined ? {} : { tls: { cert: Buffer.from(tls.cert, 'base64'), key: Buffer.from(tls.key, 'base64'), ...(tls.ca === undefined ? {} : { ca: Buffer.from(tls.ca, 'base64') }) } }),
+    };
+    let running: Awaited<ReturnType<typeof runDaemon>>;
+    try {
+      running = await runDaemon(config, workerLog, { peerMetrics });
+    } catch (err) {
+      send(process, { type: 'failed', message: err instanceof SessctlError ? err.message : `a worker failed to start: ${(err as Error).message}` });
+      process.exitCode = 1;
+      process.disconnect?.();
+      return;
+    }
+    metricsSnapshot = () => running.daemon.metricsSnapshot();
+    process.once('SIGTERM', () => {
+      void running.stop().then(() => process.disconnect?.());
+    });
+    send(process, { type: 'listening', url: running.daemon.url, store: running.storeUrl });
+  }
+}
+
+function send(to: Worker | NodeJS.Process, message: ToWorker | ToPrimary): void {
+  try {
+    if (to === process) process.send?.(message);
+    else (to as Worker).send(message);
+  } catch {
+    // The other side is gone: its exit is handled where it is noticed.
+  }
+}
