@@ -4,6 +4,8 @@
 // started in the same run, and the ratio. Target: at least half of Redis's
 // GET rate, p99 under 5 ms.
 //
+// The daemon runs twice: one process, and `--workers` one per CPU.
+//
 // Two load generators for the daemon:
 // - `ab -k -c 50` (C, like redis-benchmark; whole-millisecond percentiles);
 // - the sessctl daemon backend itself (store.lookup from 50 concurrent
@@ -32,6 +34,7 @@ const { values: args } = parseArgs({
 const SESSIONS = Number(args.sessions);
 const REQUESTS = Number(args.requests);
 const CONCURRENCY = 50;
+const CPUS = os.cpus().length;
 const SIZES = [200, 1024, 2048];
 const TOKEN = randomBytes(24).toString('hex');
 
@@ -76,24 +79,28 @@ const dbFile = path.join(tmp, 'sessions.db');
   await file.terminate();
 }
 
-// --- The daemon, its own process, as deployed.
+// --- The daemon, its own process(es), as deployed: one process, and one worker per CPU.
 const tokenFile = path.join(tmp, 'token');
 writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
-const daemonPort = await freePort();
-const daemon = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'serve', '--listen', `127.0.0.1:${daemonPort}`, '--store', dbFile, '--token-file', tokenFile], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-  env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
-});
-children.push(daemon);
-await new Promise((resolve, reject) => {
-  let log = '';
-  daemon.stderr.on('data', (d) => {
-    log += d;
-    if (log.includes('"event":"listening"')) resolve();
+async function startDaemon(workers) {
+  const port = await freePort();
+  const daemon = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--store', dbFile, '--token-file', tokenFile, '--workers', String(workers)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
   });
-  daemon.on('exit', (code) => reject(new Error(`daemon exited ${code}: ${log}`)));
-});
-const daemonUrl = `http://127.0.0.1:${daemonPort}`;
+  children.push(daemon);
+  await new Promise((resolve, reject) => {
+    let log = '';
+    daemon.stderr.on('data', (d) => {
+      log += d;
+      if (log.includes('"event":"listening"')) resolve();
+    });
+    daemon.on('exit', (code) => reject(new Error(`daemon exited ${code}: ${log}`)));
+  });
+  return { process: daemon, url: `http://127.0.0.1:${port}`, workers };
+}
+const single = await startDaemon(1);
+const multi = CPUS > 1 ? await startDaemon(CPUS) : undefined;
 
 // --- redis-server, its own process.
 const redisPort = await freePort();
@@ -110,7 +117,7 @@ function redisGet(size) {
   return { rps: cols[1], p50: cols[4], p99: cols[6] };
 }
 
-function abGet(size) {
+function abGet(daemonUrl, size) {
   const r = spawnSync('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(REQUESTS), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`], { encoding: 'utf8' });
   const num = (re) => Number(re.exec(r.stdout)?.[1]);
   const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
@@ -120,7 +127,7 @@ function abGet(size) {
   return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m) };
 }
 
-async function clientGet(size) {
+async function clientGet(daemonUrl, size) {
   const store = await openStore(daemonUrl, { token: TOKEN });
   const latencies = new Float64Array(REQUESTS);
   let next = 0;
@@ -144,41 +151,45 @@ async function clientGet(size) {
   return { rps: REQUESTS / seconds, p50: pct(50), p99: pct(99) };
 }
 
-// Warm both up once.
+// Warm up once.
 redisGet(SIZES[0]);
-abGet(SIZES[0]);
+for (const d of [single, multi]) if (d) abGet(d.url, SIZES[0]);
 
 const rows = [];
 for (const size of SIZES) {
   const redis = redisGet(size);
-  const ab = abGet(size);
-  const client = await clientGet(size);
-  rows.push({ size, redis, ab, client });
+  const ab = abGet(single.url, size);
+  const abMulti = multi && abGet(multi.url, size);
+  const client = await clientGet((multi ?? single).url, size);
+  rows.push({ size, redis, ab, abMulti, client });
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 const out = [];
 out.push(`## bench/daemon (${new Date().toISOString().slice(0, 10)})`, '');
-out.push(`Lookups of one session through \`sessctl serve\` (node:http, backing store: the cache file with ${fmt(SESSIONS)} sessions of each size),`);
+out.push(`Lookups of one session through \`sessctl serve\` (its own HTTP/1.1 server, backing store: the cache file with ${fmt(SESSIONS)} sessions of each size),`);
 out.push(`${CONCURRENCY} concurrent keep-alive connections, ${fmt(REQUESTS)} requests per row, against \`redis-benchmark -t get -c ${CONCURRENCY} -d SIZE\``);
 out.push(`on a redis-server started in the same run. ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), Node ${process.version}, load average during the run: ${load}.`);
 out.push('');
-out.push('| size | Redis GET/s (p50 / p99 ms) | daemon via ab -k (p50 / p99 ms) | ratio | daemon via the sessctl client (p50 / p99 ms) | ratio |');
-out.push('|---|---|---|---|---|---|');
-for (const { size, redis, ab, client } of rows) {
+const n = multi ? `${CPUS} workers` : '1 process';
+out.push(`| size | Redis GET/s (p50 / p99 ms) | daemon, 1 process, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via the sessctl client (p50 / p99 ms) | ratio |`);
+out.push('|---|---|---|---|---|---|---|---|');
+for (const { size, redis, ab, abMulti, client } of rows) {
+  const m = abMulti ?? ab;
   out.push(
     `| ${size} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${fmt(ab.rps / redis.rps, 2)} | ` +
+      `${fmt(m.rps)} (${m.p50} / ${m.p99}) | ${fmt(m.rps / redis.rps, 2)} | ` +
       `${fmt(client.rps)} (${fmt(client.p50, 2)} / ${fmt(client.p99, 2)}) | ${fmt(client.rps / redis.rps, 2)} |`,
   );
 }
 out.push('');
 process.stdout.write(`${out.join('\n')}\n`);
 
-daemon.kill('SIGTERM');
+for (const d of [single, multi]) d?.process.kill('SIGTERM');
 try {
   process.kill(Number(readFileSync(path.join(tmp, 'redis.pid'), 'utf8')), 'SIGTERM');
 } catch {
   // already gone
 }
-await new Promise((r) => daemon.once('exit', r));
+await Promise.all([single, multi].filter(Boolean).map((d) => new Promise((r) => d.process.once('exit', r))));
