@@ -3,6 +3,7 @@
 // floor) in the same run, alternating, median of N runs each. Target: <= 3x.
 // Run after `npm run build`: node bench/startup.mjs [runs]
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,9 +28,12 @@ for (let i = 0; i < runs; i++) {
   get.push(time([path.join(root, 'bin/run.js'), 'get', '--in', file]));
   help.push(time([path.join(root, 'bin/run.js'), '--version']));
 }
+const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 const f = median(floor);
 const g = median(get);
 const h = median(help);
+// Ratios grow with the machine's load (the CLI uses more threads than node -e 0): say what it was.
+console.log(`load average ${load} (${os.cpus().length} CPUs), Node ${process.version}`);
 console.log(`node -e 0                 ${f.toFixed(1)} ms (median of ${runs})`);
 console.log(`sessctl --version         ${h.toFixed(1)} ms  ${(h / f).toFixed(2)}x`);
 console.log(`sessctl get --in FILE     ${g.toFixed(1)} ms  ${(g / f).toFixed(2)}x  (target <= 3x)`);

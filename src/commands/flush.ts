@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags';
+import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { confirmDestructive } from '../lib/cli/confirm.js';
 import { formatBytes, parseDuration } from '../lib/cli/format.js';

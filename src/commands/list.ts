@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags';
+import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { queryFlags, queryFromFlags } from '../lib/cli/query-flags.js';
 import { formatExpiry, shortId, shortTime } from '../lib/cli/format.js';

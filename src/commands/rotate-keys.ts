@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags';
+import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand } from '../lib/cli/base.js';
 import { formatDuration, parseDuration, shortId, shortTime } from '../lib/cli/format.js';
 import { renderTable } from '../lib/cli/table.js';

@@ -1,5 +1,4 @@
-import { Command } from '@oclif/core/command';
-import * as Flags from '@oclif/core/flags';
+import { Command, Flags } from './oclif.js';
 import type { Interfaces } from '@oclif/core';
 import { EXIT, SessctlError } from '../errors.js';
 import { loadConfig, resolveSetting, type LoadedConfig, type SettingName } from '../config.js';

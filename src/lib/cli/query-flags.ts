@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags';
+import { Flags } from './oclif.js';
 import { findCipher } from '../session/names.js';
 import { normaliseProtocol, type SessionQuery } from '../store/query.js';
 import { usageError } from '../errors.js';
