@@ -67,7 +67,7 @@ type State = typeof HEAD | typeof BODY | typeof BUSY | typeof IDLE | typeof DONE
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\s]+) HTTP\/1\.([01])$/;
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
 /** Control characters other than HTAB (CR and LF included: a bare one is never allowed). */
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Headers that must come once: a second copy is how request smuggling starts. */
