@@ -89,6 +89,24 @@ describe('sessctl serve --workers', () => {
     for (const pid of workerPids(daemon.log()).values()) expect(() => process.kill(pid, 0)).toThrow();
   });
 
+  it('workers stop when the primary is killed, leaving nothing behind', async () => {
+    const other = await startServe(['--listen', '127.0.0.1:0', '--store', path.join(tmp.dir, 'other.db'), '--token-file', tokenFile, '--workers', String(WORKERS)]);
+    const pids = [...workerPids(other.log()).values()];
+    expect(pids).toHaveLength(WORKERS);
+    other.process.kill('SIGKILL');
+    await other.exited;
+    const alive = () => pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    for (let waited = 0; alive().length > 0 && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toEqual([]);
+  });
+
   it('refuses --workers over memory:, with one line and exit 2', async () => {
     const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--store', 'memory:', '--token-file', tokenFile, '--workers', '2']);
     expect(r.code).toBe(2);

@@ -11,7 +11,8 @@
  * primary (cluster's round-robin). Each worker keeps its own request figures;
  * a /metrics scrape asks the others through the primary and adds them up, so
  * Prometheus sees one daemon. A worker that dies is replaced. SIGTERM or
- * SIGINT to the primary stops every worker gracefully.
+ * SIGINT to the primary stops every worker gracefully; a worker whose primary
+ * is gone exits at once (node:cluster does that when the IPC channel closes).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
