@@ -143,8 +143,8 @@ export interface FileStoreOptions {
   /**
    * Read the file through mmap, up to this many bytes (PRAGMA mmap_size; URL
    * `file:PATH?mmap=512M`); default DEFAULT_MMAP_BYTES, 0 turns it off.
-   * Measured at 1M sessions: lookups go from about 75k/s to 100-120k/s
-   * (docs/BENCHMARKS.md). Passes over the whole store (foldl, pageByKey) read
+   * Measured at 1M sessions (bench/store): 87-101k lookups/s against 65-81k/s
+   * without it (docs/BENCHMARKS.md). Passes over the whole store (foldl, pageByKey) read
    * without it, so `stats` or `list` do not map the whole file into memory.
    * The price (sqlite.org/mmap.html): a disk I/O error on a mapped page, or
    * the file truncated by something other than SQLite, is a SIGBUS that ends
