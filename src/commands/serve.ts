@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { usageError } from '../lib/errors.js';
 import type { ServeResult } from '../lib/daemon/run.js';
