@@ -1,5 +1,5 @@
 import { Flags } from '../lib/cli/oclif.js';
-import { BaseCommand } from '../lib/cli/base.js';
+import { BaseCommand, type StoreFlagValues } from '../lib/cli/base.js';
 import { formatDuration, parseDuration, shortId, shortTime } from '../lib/cli/format.js';
 import { renderTable } from '../lib/cli/table.js';
 import { usageError } from '../lib/errors.js';
@@ -84,7 +84,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     return result;
   }
 
-  private async ringStorage(flags: { ring?: string; store?: string; 'token-file'?: string; ca?: string }): Promise<RingStorage> {
+  private async ringStorage(flags: StoreFlagValues & { ring?: string }): Promise<RingStorage> {
     if (flags.store !== undefined) return storeRing(await this.openStore(flags, { create: true }));
     const ring = this.setting('ring', flags.ring);
     if (ring !== undefined) return fileRing(ring, { onWarning: (m) => this.warnLine(m) });

@@ -12,6 +12,8 @@ export const SETTINGS = {
   store: { env: 'SESSCTL_STORE', flag: '--store', what: 'the session store URL' },
   tokenFile: { env: 'SESSCTL_TOKEN_FILE', flag: '--token-file', what: "file holding the daemon's bearer token" },
   ca: { env: 'SESSCTL_CA', flag: '--ca', what: 'CA certificate(s) for https:// and rediss:// stores' },
+  clientCert: { env: 'SESSCTL_CLIENT_CERT', flag: '--client-cert', what: 'client certificate (PEM) for a daemon that requires one (serve --tls-ca)' },
+  clientKey: { env: 'SESSCTL_CLIENT_KEY', flag: '--client-key', what: 'private key (PEM) of --client-cert' },
   ring: { env: 'SESSCTL_RING', flag: '--ring', what: 'the ticket-key ring file' },
 } as const;
 

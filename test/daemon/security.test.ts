@@ -236,4 +236,21 @@ describe.skipIf(!requireTool('openssl', 'openssl'))('sessctl serve over TLS', ()
       await client.terminate();
     }
   });
+
+  it('the CLI presents a client certificate with --client-cert and --client-key (or SESSCTL_CLIENT_CERT / _KEY)', async () => {
+    const common = ['--store', tls.url, '--token-file', tokenFile, '--ca', path.join(dir, 'ca.crt'), '--json'];
+    const withFlags = await runCli(['stats', ...common, '--client-cert', path.join(dir, 'client.crt'), '--client-key', path.join(dir, 'client.key')]);
+    expect(withFlags.stderr).toBe('');
+    expect(withFlags.code).toBe(0);
+    expect(JSON.parse(withFlags.stdout)).toHaveProperty('total');
+    const fromEnv = await runCli(['stats', ...common], { env: { SESSCTL_CLIENT_CERT: path.join(dir, 'client.crt'), SESSCTL_CLIENT_KEY: path.join(dir, 'client.key') } });
+    expect(fromEnv.code).toBe(0);
+    const without = await runCli(['stats', ...common.slice(0, -1)]);
+    expect(without.code).toBe(1);
+    expect(without.stderr.trim().split('\n')).toHaveLength(1);
+    expect(without.stderr).toMatch(/^sessctl: sessctl daemon https:\/\/127\.0\.0\.1:\d+/);
+    const halfPair = await runCli(['stats', ...common.slice(0, -1), '--client-cert', path.join(dir, 'client.crt')]);
+    expect(halfPair.code).toBe(2);
+    expect(halfPair.stderr).toMatch(/needs its key/);
+  });
 });

@@ -6,6 +6,15 @@ import { resolveStoreUrl } from '../store/location.js';
 import { STDIN_ARG } from './input.js';
 import type { SessionStore } from '../store/types.js';
 
+/** The values of BaseCommand.storeFlags, as commands pass them to openStore. */
+export interface StoreFlagValues {
+  store?: string | undefined;
+  'token-file'?: string | undefined;
+  ca?: string | undefined;
+  'client-cert'?: string | undefined;
+  'client-key'?: string | undefined;
+}
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
 /** 128 + SIGPIPE: how a command whose output reader went away exits, like cat. */
@@ -30,6 +39,8 @@ export abstract class BaseCommand extends Command {
     }),
     'token-file': Flags.string({ description: 'file holding the bearer token for a sessctl daemon store [env: SESSCTL_TOKEN holds the token itself]', helpValue: 'FILE' }),
     ca: Flags.string({ description: 'CA certificate(s) to verify an https:// or rediss:// store', helpValue: 'FILE' }),
+    'client-cert': Flags.string({ description: 'client certificate (PEM) for a daemon that requires one (serve --tls-ca) [env: SESSCTL_CLIENT_CERT]', helpValue: 'FILE' }),
+    'client-key': Flags.string({ description: 'private key (PEM) of --client-cert [env: SESSCTL_CLIENT_KEY]', helpValue: 'FILE' }),
   };
 
   private openStores: SessionStore[] = [];
@@ -63,7 +74,7 @@ export abstract class BaseCommand extends Command {
    * commands that write (`create`) and at the default location; for the
    * others a missing file named explicitly is a mistake (a typo), not an empty cache.
    */
-  protected async openStore(flags: { store?: string; 'token-file'?: string; ca?: string }, options: { create?: boolean } = {}): Promise<SessionStore> {
+  protected async openStore(flags: StoreFlagValues, options: { create?: boolean } = {}): Promise<SessionStore> {
     const config = this.userConfig().values;
     const { url, source } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
     const { openStore } = await import('../store/open.js');
@@ -72,10 +83,14 @@ export abstract class BaseCommand extends Command {
     const tokenFile = flags['token-file'] ?? (process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
     const token = await readToken(tokenFile);
     const ca = this.setting('ca', flags.ca);
+    const cert = this.setting('clientCert', flags['client-cert']);
+    const key = this.setting('clientKey', flags['client-key']);
     const store = await openStore(url, {
       create: options.create === true || source === 'default',
       ...(token === undefined ? {} : { token }),
       ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
       onWarning: (message: string) => this.warnLine(message),
     });
     this.openStores.push(store);
