@@ -28,8 +28,14 @@ import {
   type StoreCapabilities,
 } from './types.js';
 
-/** Bumped when the schema changes; kept in PRAGMA user_version. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the schema changes; kept in PRAGMA user_version.
+ * 1: sessions keyed by `key` (rowid table plus the key's index).
+ * 2: rows placed at a slot computed from the key (see slotOf): a lookup is
+ *    one descent of the table's B-tree instead of the key index and then the
+ *    table. Files of schema 1 are migrated when opened.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** How long a writer waits for another process's write lock before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -40,9 +46,22 @@ export const DEFAULT_MMAP_BYTES = 1024 ** 3;
 /** Rows read per page in foldl: constant memory, and no statement left open while the callback runs. */
 const FOLD_PAGE = 512;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  key         TEXT PRIMARY KEY,
+/**
+ * The sessions table. A row lives at `slot = slotOf(key)` (the rowid), so a
+ * lookup reads that one row and checks its key. Two keys with the same slot
+ * (rare: 53-bit hashes) cannot both live there: the later one takes any free
+ * rowid and records its slot in `home`. Invariant: a row is either at its
+ * slot (home NULL) or elsewhere with `home` set while another row holds
+ * its slot; deleting a row pulls a row waiting for that rowid into it. So an
+ * empty slot is a definite miss, and only a slot held by another key sends
+ * a lookup to the key index.
+ */
+function sessionsTable(name: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${name} (
+  slot        INTEGER PRIMARY KEY,
+  key         TEXT NOT NULL UNIQUE,
+  home        INTEGER,
   role        TEXT NOT NULL,
   partial_key TEXT,
   der         BLOB NOT NULL,
@@ -55,7 +74,11 @@ CREATE TABLE IF NOT EXISTS sessions (
   alpn        TEXT,
   has_ticket  INTEGER NOT NULL,
   size        INTEGER NOT NULL
-);
+);`;
+}
+
+const SCHEMA = `${sessionsTable('sessions')}
+CREATE INDEX IF NOT EXISTS sessions_home ON sessions (home) WHERE home IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
 CREATE INDEX IF NOT EXISTS sessions_partial_key ON sessions (partial_key) WHERE partial_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sessions_sni ON sessions (sni) WHERE sni IS NOT NULL;
@@ -70,6 +93,21 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 `;
 
+/**
+ * A key's slot: a 53-bit hash (two 32-bit FNV-1a passes), a safe integer so
+ * no BigInt is needed. The same in every process and version: it is stored.
+ */
+export function slotOf(key: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0) + (b & 0x1fffff) * 0x100000000;
+}
+
 const OUR_TABLES = new Set(['sessions', 'counters', 'meta']);
 
 const COLUMNS = 'key, role, partial_key, der, created_at, inserted_at, expires_at, protocol, cipher, sni, alpn, has_ticket';
@@ -78,6 +116,9 @@ const COLUMNS = 'key, role, partial_key, der, created_at, inserted_at, expires_a
 const SELECTED = `${COLUMNS}, size`;
 /** The same without the DER (foldl with withDer false): copying it out is half the cost of a pass. */
 const SELECTED_WITHOUT_DER = SELECTED.replace('der,', "X'' AS der,");
+
+/** What a lookup selects: without the key, which the caller has. */
+const LOOKUP_COLUMNS = SELECTED.replace('key, ', '');
 
 /** Where `page` puts the rowid: after the selected columns. */
 const ROWID = 13;
@@ -113,7 +154,10 @@ function toEntry(row: Row | [...Row, rowid: number]): Entry {
   return entryOf(key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size);
 }
 
-function lookupEntry(key: string, row: LookupRow): Entry {
+/** Where lookupSlot puts whether the key matched: after the entry's columns. */
+const LOOKUP_MINE = 12;
+
+function lookupEntry(key: string, row: LookupRow | [...LookupRow, mine: number]): Entry {
   const [role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size] = row;
   return entryOf(key, role, partialKey, der, createdAt, insertedAt, expiresAt, protocol, cipher, sni, alpn, hasTicket, size);
 }
@@ -151,6 +195,11 @@ export interface FileStoreOptions {
    * the process rather than an error. `?mmap=0` for disks that fail that way.
    */
   mmapBytes?: number;
+  /**
+   * Tests only: another slot function (see slotOf), to make keys collide.
+   * Every process using a file must use the same one.
+   */
+  slotOf?: (key: string) => number;
 }
 
 const defaultWarning = (message: string): void => {
@@ -178,9 +227,16 @@ function storeError(file: string, err: unknown, opening = false): SessctlError {
 }
 
 interface Statements {
-  lookup: BetterSqlite3.Statement<[string], LookupRow>;
+  /** The row at a slot, and last whether its key is the one asked for (`key = ?`, 0 or 1). */
+  lookupSlot: BetterSqlite3.Statement<[string, number], [...LookupRow, mine: number]>;
+  /** By the key index: only when the slot is held by another key. */
+  lookupKey: BetterSqlite3.Statement<[string], LookupRow>;
+  slotTaken: BetterSqlite3.Statement<[number], number>;
   upsert: BetterSqlite3.Statement<unknown[]>;
-  remove: BetterSqlite3.Statement<[string]>;
+  slotOfKey: BetterSqlite3.Statement<[string], number>;
+  removeSlot: BetterSqlite3.Statement<[number]>;
+  waitingFor: BetterSqlite3.Statement<[number], number>;
+  moveHome: BetterSqlite3.Statement<[number, number]>;
   page: BetterSqlite3.Statement<[number, number], [...Row, rowid: number]>;
   pageWithoutDer: BetterSqlite3.Statement<[number, number], [...Row, rowid: number]>;
   pageByKey: BetterSqlite3.Statement<[string, number], Row>;
@@ -199,23 +255,30 @@ export class FileStore implements SessionStore {
 
   readonly #db: BetterSqlite3.Database;
   readonly #mmapBytes: number;
+  readonly #slotOf: (key: string) => number;
   readonly #st: Statements;
   readonly #insertTx: (entries: Iterable<Entry>) => number;
   readonly #deleteTx: (key: string) => boolean;
   readonly #addCountersTx: (delta: [string, number][]) => void;
 
-  private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number) {
+  private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number, slotFn: (key: string) => number) {
     this.#db = db;
     this.#mmapBytes = mmapBytes;
+    this.#slotOf = slotFn;
     db.pragma(`mmap_size = ${mmapBytes}`);
     const p = <T>(sql: string): T => db.prepare(sql) as T;
     const raw = <T>(sql: string): T => db.prepare(sql).raw() as T;
     this.#st = {
-      // Without the key column: the caller has it, and decoding a 64-character string per lookup costs about 15%.
-      lookup: raw(`SELECT ${SELECTED.replace('key, ', '')} FROM sessions WHERE key = ?`),
-      // An upsert, not INSERT OR REPLACE: replacing keeps the row's rowid, which foldl pages by.
-      upsert: p(`INSERT INTO sessions (${COLUMNS}, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET ${UPSERT_SET}`),
-      remove: p('DELETE FROM sessions WHERE key = ?'),
+      // Not the key itself, only whether it matches: decoding a 64-character string per lookup costs about 15%.
+      lookupSlot: raw(`SELECT ${LOOKUP_COLUMNS}, key = ? FROM sessions WHERE slot = ?`),
+      lookupKey: raw(`SELECT ${LOOKUP_COLUMNS} FROM sessions WHERE key = ?`),
+      slotTaken: p<BetterSqlite3.Statement<[number], number>>('SELECT 1 FROM sessions WHERE slot = ?').pluck(),
+      // An upsert, not INSERT OR REPLACE: a replaced entry keeps its row (and slot), which foldl pages by.
+      upsert: p(`INSERT INTO sessions (slot, home, ${COLUMNS}, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET ${UPSERT_SET}`),
+      slotOfKey: p<BetterSqlite3.Statement<[string], number>>('SELECT slot FROM sessions WHERE key = ?').pluck(),
+      removeSlot: p('DELETE FROM sessions WHERE slot = ?'),
+      waitingFor: p<BetterSqlite3.Statement<[number], number>>('SELECT slot FROM sessions WHERE home = ? LIMIT 1').pluck(),
+      moveHome: p('UPDATE sessions SET slot = ?, home = NULL WHERE slot = ?'),
       // The rowid last, so the row's first columns are an entry's.
       page: raw(`SELECT ${SELECTED}, rowid FROM sessions WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       pageWithoutDer: raw(`SELECT ${SELECTED_WITHOUT_DER}, rowid FROM sessions WHERE rowid > ? ORDER BY rowid LIMIT ?`),
@@ -233,16 +296,27 @@ export class FileStore implements SessionStore {
     this.#insertTx = db.transaction((entries: Iterable<Entry>) => {
       let n = 0;
       for (const entry of entries) {
-        st.upsert.run(...toParams(entry));
+        const slot = slotFn(entry.key);
+        // A slot taken (by this key, or by another): insert off-slot; an
+        // existing key then takes the ON CONFLICT path and keeps its row.
+        const taken = st.slotTaken.get(slot) !== undefined;
+        st.upsert.run(taken ? null : slot, taken ? slot : null, ...toParams(entry));
         n += 1;
       }
       if (n > 0) st.addCounter.run(n, 'inserts');
       return n;
     }).immediate;
     this.#deleteTx = db.transaction((key: string) => {
-      const removed = st.remove.run(key).changes > 0;
-      if (removed) st.addCounter.run(1, 'removals');
-      return removed;
+      let freed = st.slotOfKey.get(key);
+      if (freed === undefined) return false;
+      st.removeSlot.run(freed);
+      // Keep the invariant: a row waiting for the freed rowid moves in (and so on down the chain).
+      for (let waiting = st.waitingFor.get(freed); waiting !== undefined; waiting = st.waitingFor.get(freed)) {
+        st.moveHome.run(freed, waiting);
+        freed = waiting;
+      }
+      st.addCounter.run(1, 'removals');
+      return true;
     }).immediate;
     this.#addCountersTx = db.transaction((delta: [string, number][]) => {
       for (const [name, value] of delta) st.addCounter.run(value, name);
@@ -281,8 +355,9 @@ export class FileStore implements SessionStore {
     let store: FileStore;
     try {
       db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-      prepareDatabase(db, file);
-      store = new FileStore(options.url ?? file, file, db, Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES)));
+      const slotFn = options.slotOf ?? slotOf;
+      prepareDatabase(db, file, slotFn);
+      store = new FileStore(options.url ?? file, file, db, Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES)), slotFn);
     } catch (err) {
       db?.close();
       throw storeError(file, err, true);
@@ -299,13 +374,16 @@ export class FileStore implements SessionStore {
   async lookup(key: SessionKey): Promise<Entry | undefined> {
     // Not through #run: a closure per lookup shows at 100k lookups/s.
     if (!this.#db.open) throw this.#closed();
-    let row: LookupRow | undefined;
     try {
-      row = this.#st.lookup.get(key);
+      const row = this.#st.lookupSlot.get(key, this.#slotOf(key));
+      if (row === undefined) return undefined;
+      if (row[LOOKUP_MINE] === 1) return lookupEntry(key, row);
+      // The slot is another key's: this one, if present, lives elsewhere.
+      const elsewhere = this.#st.lookupKey.get(key);
+      return elsewhere && lookupEntry(key, elsewhere);
     } catch (err) {
       throw storeError(this.file, err);
     }
-    return row && lookupEntry(key, row);
   }
 
   async update(entry: Entry): Promise<void> {
@@ -432,8 +510,8 @@ function statOrUndefined(file: string): Stats | undefined {
   }
 }
 
-/** Check the file is ours (or empty), then pragmas, then the schema: created on first use. */
-function prepareDatabase(db: BetterSqlite3.Database, file: string): void {
+/** Check the file is ours (or empty), then pragmas, then the schema: created (or migrated) on first use. */
+function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key: string) => number): void {
   // The first query fails with SQLITE_NOTADB on a file that is not SQLite.
   // Nothing is written before the file is known to be ours or empty.
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -452,10 +530,31 @@ function prepareDatabase(db: BetterSqlite3.Database, file: string): void {
   db.pragma('synchronous = NORMAL');
   if (version === SCHEMA_VERSION) return;
   db.transaction(() => {
-    // Re-read under the write lock: another process may have just created it.
-    if (db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
-    refuseForeign();
+    // Re-read under the write lock: another process may have just created or migrated it.
+    const now = db.pragma('user_version', { simple: true }) as number;
+    if (now === SCHEMA_VERSION) return;
+    if (now === 1) migrateToSlots(db, slotFn);
+    else refuseForeign();
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * Schema 1 to 2: the same rows, placed at their slots (a colliding key
+ * off-slot, as update() would put it), written in slot order so the new
+ * table is appended to, not split. One transaction: other processes wait
+ * (busy timeout, then "locked") and then see the new table.
+ */
+function migrateToSlots(db: BetterSqlite3.Database, slotFn: (key: string) => number): void {
+  db.function('sessctl_slot', { deterministic: true }, (key: unknown) => slotFn(String(key)));
+  const columns = `${COLUMNS}, size`;
+  db.exec(`
+${sessionsTable('sessions_v2')}
+INSERT OR IGNORE INTO sessions_v2 (slot, home, ${columns}) SELECT sessctl_slot(key), NULL, ${columns} FROM sessions ORDER BY 1;
+INSERT INTO sessions_v2 (slot, home, ${columns})
+  SELECT NULL, sessctl_slot(key), ${columns} FROM sessions WHERE key NOT IN (SELECT key FROM sessions_v2) ORDER BY rowid;
+DROP TABLE sessions;
+ALTER TABLE sessions_v2 RENAME TO sessions;
+`);
 }
