@@ -187,7 +187,7 @@ export interface FileStoreOptions {
   /**
    * Read the file through mmap, up to this many bytes (PRAGMA mmap_size; URL
    * `file:PATH?mmap=512M`); default DEFAULT_MMAP_BYTES, 0 turns it off.
-   * Measured at 1M sessions (bench/store): 87-101k lookups/s against 65-81k/s
+   * Measured at 1M sessions (bench/store): 139k lookups/s against 106k/s
    * without it (docs/BENCHMARKS.md). Passes over the whole store (foldl, pageByKey) read
    * without it, so `stats` or `list` do not map the whole file into memory.
    * The price (sqlite.org/mmap.html): a disk I/O error on a mapped page, or
