@@ -146,7 +146,7 @@ type Row = [
   size: number,
 ];
 
-/** A row of `lookup`: the entry's columns without the key, which the caller has. */
+/** A looked-up row: the entry's columns without the key, which the caller has. */
 type LookupRow = Row extends [unknown, ...infer Rest] ? Rest : never;
 
 function toEntry(row: Row | [...Row, rowid: number]): Entry {
@@ -408,6 +408,8 @@ export class FileStore implements SessionStore {
     // time and run the callbacks between pages. Pages follow the rowid (keyset
     // pagination on the table's own B-tree: sequential reads, no index hops);
     // update() keeps a replaced row's rowid, so no entry is visited twice.
+    // (Except where two keys share a slot, which 53-bit slots make rare: a
+    // delete meanwhile may move the other one to its slot, across the cursor.)
     let acc = acc0;
     let after = Number.MIN_SAFE_INTEGER;
     const page = options.withDer === false ? this.#st.pageWithoutDer : this.#st.page;
