@@ -88,6 +88,13 @@ describe('the daemon on the wire', () => {
     expect(once.closed).toBe(true);
   });
 
+  it('checks the token of every request, also after an accepted one on the same connection', async () => {
+    const wrong = `GET /v1/sessions/${entry.key} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}x\r\n\r\n`;
+    const none = `GET /v1/sessions/${entry.key} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const r = await exchange([lookup() + wrong + none + lookup('Connection: close\r\n')]);
+    expect(statuses(r.text)).toEqual([200, 401, 401, 200]);
+  });
+
   it('HEAD gives the headers of GET without the body', async () => {
     const r = await exchange([`HEAD /v1/sessions/${entry.key} HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`]);
     expect(statuses(r.text)).toEqual([200]);

@@ -29,6 +29,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
   readonly remoteAddress: string | undefined;
+  /** The connection it came on: an identity for per-connection state (a WeakMap key), nothing more. */
+  readonly connection: object;
 }
 
 export interface HttpReply {
@@ -68,8 +70,8 @@ type State = typeof HEAD | typeof BODY | typeof BUSY | typeof IDLE | typeof DONE
 const CRLF2 = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
-/** Control characters other than HTAB (CR and LF included: a bare one is never allowed). */
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** In a request head: control characters other than HTAB, and CR or LF other than as a CRLF pair. */
+const BAD_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 /** Headers that must come once: a second copy is how request smuggling starts. */
 const SINGLE = new Set(['content-length', 'transfer-encoding', 'host', 'authorization', 'expect']);
 
@@ -302,7 +304,7 @@ class Connection {
     this.#state = BUSY;
     const body = this.#bodyChunks.length === 1 ? this.#bodyChunks[0]! : Buffer.concat(this.#bodyChunks, this.#bodyLength);
     this.#bodyChunks = [];
-    const request: HttpRequest = { method: head.method, target: head.target, headers: head.headers, body, remoteAddress: this.#socket.remoteAddress };
+    const request: HttpRequest = { method: head.method, target: head.target, headers: head.headers, body, remoteAddress: this.#socket.remoteAddress, connection: this };
     let reply: HttpReply | Promise<HttpReply>;
     try {
       reply = this.#options.handler(request);
@@ -410,6 +412,8 @@ class Connection {
 
 /** The request head (without the final blank line) or a Refusal. */
 function parseHead(text: string): Head {
+  // One pass over the whole head: then no line holds a control character or a bare CR or LF.
+  if (BAD_HEAD.test(text)) throw new Refusal(400, 'bad_request', 'control characters, or a CR or LF alone, in the request head');
   const lines = text.split('\r\n');
   const line = REQUEST_LINE.exec(lines[0]!);
   if (line === null) throw new Refusal(400, 'bad_request', 'not an HTTP/1.x request line');
@@ -421,7 +425,6 @@ function parseHead(text: string): Head {
     const name = l.slice(0, colon).toLowerCase();
     if (!TOKEN.test(name)) throw new Refusal(400, 'bad_request', 'a header name with characters not allowed there');
     const value = trimOws(l.slice(colon + 1));
-    if (CONTROL.test(value)) throw new Refusal(400, 'bad_request', 'a header value with control characters');
     const seen = headers[name];
     if (seen !== undefined) {
       if (SINGLE.has(name)) throw new Refusal(400, 'bad_request', `the ${name} header more than once`);
