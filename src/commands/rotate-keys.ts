@@ -39,6 +39,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     keep: Flags.string({ description: 'decrypt window: keep a previous key this long after it stops encrypting (default 12h)', helpValue: 'DURATION' }),
     'if-older-than': Flags.string({ description: 'rotate only when the current key has encrypted this long; else exit 10', helpValue: 'DURATION' }),
     exec: Flags.string({ description: 'run this shell command after every write succeeded (e.g. "nginx -s reload")', helpValue: 'CMD' }),
+    'exec-timeout': Flags.string({ description: 'kill --exec (and what it started) after this long; the run then fails (default 60s)', helpValue: 'DURATION' }),
     'haproxy-socket': Flags.string({ description: "push the new key to a running HAProxy through its admin stats socket", helpValue: 'PATH' }),
     push: Flags.string({ description: 'also write the rotated ring to this store (a sessctl daemon that Node servers take keys from); repeatable', helpValue: 'URL', multiple: true }),
     'dry-run': Flags.boolean({ description: 'say what would happen, change nothing' }),
@@ -60,6 +61,8 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     const keep = flags.keep === undefined ? undefined : parseDuration(flags.keep, '--keep');
     if (keep === 0) throw usageError('--keep must be longer than 0s: previous keys must decrypt tickets issued under them');
     const ifOlderThan = flags['if-older-than'] === undefined ? undefined : parseDuration(flags['if-older-than'], '--if-older-than');
+    const execTimeout = flags['exec-timeout'] === undefined ? undefined : parseDuration(flags['exec-timeout'], '--exec-timeout');
+    if (execTimeout === 0) throw usageError('--exec-timeout must be longer than 0s');
     const push: RingStorage[] = [];
     for (const url of flags.push ?? []) push.push(storeRing(await this.openStore({ ...flags, store: url }, { create: true })));
     const pause = Number(process.env.SESSCTL_TEST_PAUSE_BETWEEN_WRITES_MS ?? 0);
@@ -72,6 +75,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
       ...(keep === undefined ? {} : { keep }),
       ...(ifOlderThan === undefined ? {} : { ifOlderThan }),
       ...(flags.exec === undefined ? {} : { exec: flags.exec }),
+      ...(execTimeout === undefined ? {} : { execTimeoutMs: execTimeout * 1000 }),
       ...(flags['haproxy-socket'] === undefined ? {} : { haproxySocket: flags['haproxy-socket'] }),
       ...(push.length === 0 ? {} : { push }),
       dryRun: flags['dry-run'],

@@ -96,6 +96,47 @@ describe('rotate-keys', () => {
     expect(readFileSync(p('seen.key'))).toEqual(nginxKeyBytes(currentKey(loadRing())));
   });
 
+  it('--exec that hangs is killed, with what it started, after --exec-timeout: exit 1, the ring rotated', async () => {
+    await runCli(['rotate-keys', '--ring', 'ring.json'], { cwd: dir });
+    const before = currentKey(loadRing()).name.toString('hex');
+    const started = Date.now();
+    // The shell starts a child that would outlive it: the whole group must go.
+    const r = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--exec', 'sleep 60 & echo $! > sleeper.pid; wait', '--exec-timeout', '1s'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('sessctl: --exec did not finish within 1 s and was killed\n');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(currentKey(loadRing()).name.toString('hex')).not.toBe(before);
+    const sleeper = Number(readFileSync(p('sleeper.pid'), 'utf8'));
+    // Gone, or a zombie nobody has reaped yet (its shell is dead): not running.
+    const running = (): boolean => {
+      try {
+        return readFileSync(`/proc/${sleeper}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    for (let waited = 0; running() && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(running()).toBe(false);
+    // The lock was released: the next run goes ahead.
+    expect((await runCli(['rotate-keys', '--ring', 'ring.json'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('--exec-timeout holds even when the command leaves a process outside its group holding the output', async () => {
+    const started = Date.now();
+    const r = await runCli(['rotate-keys', '--ring', 'ring.json', '--exec', 'setsid sleep 60 & echo $! > escaped.pid; wait', '--exec-timeout', '1s'], { cwd: dir });
+    try {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('sessctl: --exec did not finish within 1 s and was killed\n');
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      try {
+        process.kill(Number(readFileSync(p('escaped.pid'), 'utf8')), 'SIGKILL');
+      } catch {
+        // not started, or gone
+      }
+    }
+  });
+
   describe('bad input: one line, non-zero exit, nothing changed', () => {
     const cases: [string, string[], number, RegExp][] = [
       ['unknown format', ['--write', 'caddy:x'], 2, /FORMAT one of nginx/],

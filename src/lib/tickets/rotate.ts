@@ -111,6 +111,8 @@ export interface RotateOptions {
   ifOlderThan?: number;
   /** Shell command run after every write succeeded. */
   exec?: string;
+  /** Kill --exec (and what it started) after this long; default DEFAULT_EXEC_TIMEOUT_MS. */
+  execTimeoutMs?: number;
   haproxySocket?: string;
   /** Copies of the ring written after the commit (a daemon or shared store that servers read keys from). */
   push?: RingStorage[];
@@ -200,9 +202,11 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateReport> 
       }
     }
     if (options.exec) {
-      const exec = await runExec(options.exec);
+      const timeoutMs = options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+      const exec = await runExec(options.exec, timeoutMs);
       result.exec = { command: options.exec, exitCode: exec.exitCode };
-      if (exec.exitCode !== 0) result.failures.push(`--exec exited ${exec.exitCode}${exec.lastLine ? `: ${exec.lastLine}` : ''}`);
+      if (exec.timedOut) result.failures.push(`--exec did not finish within ${timeoutMs / 1000} s and was killed`);
+      else if (exec.exitCode !== 0) result.failures.push(`--exec exited ${exec.exitCode}${exec.lastLine ? `: ${exec.lastLine}` : ''}`);
     }
     return result;
   } finally {
@@ -295,6 +299,11 @@ function report(options: RotateOptions, ring: KeyRing, status: RotateStatus, out
  * rotation), one `set ssl tls-key` with the new next key does it; otherwise
  * push all three keys, oldest first. Then read back `show tls-keys`.
  */
+/** How long --exec may run before it is killed (a reload takes seconds). */
+export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+/** After SIGTERM, how long a timed-out --exec has before SIGKILL. */
+const EXEC_KILL_GRACE_MS = 2000;
+
 async function pushToHaproxy(socket: string, ring: KeyRing, now: number, outputs: OutputSpec[]): Promise<NonNullable<RotateReport['haproxy']>> {
   const file = outputs.find((o) => o.format.name === 'haproxy')?.path;
   const ref = await findTlsKeyRef(socket, file);
@@ -313,19 +322,50 @@ async function pushToHaproxy(socket: string, ring: KeyRing, now: number, outputs
   return { socket, ref, pushed: push.map((k) => k.name.toString('hex')), keys: names };
 }
 
-async function runExec(command: string): Promise<{ exitCode: number; lastLine?: string }> {
+/**
+ * Run `command` with /bin/sh in a process group of its own; after
+ * `timeoutMs`, SIGTERM the group (SIGKILL 2 s later): a hung reload must not
+ * hold the rotation lock, and with it every later cron run, for ever.
+ */
+async function runExec(command: string, timeoutMs: number): Promise<{ exitCode: number; lastLine?: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
+    let timedOut = false;
     const keep = (d: Buffer): void => {
       output = (output + d.toString('utf8')).slice(-4096);
     };
+    const killGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    let settled = false;
+    const finish = (result: { exitCode: number; lastLine?: string; timedOut: boolean }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      setTimeout(() => {
+        killGroup('SIGKILL');
+        // Something that left the group may still hold the output pipes: do not wait for them.
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish({ exitCode: 128 + 9, timedOut: true });
+      }, EXEC_KILL_GRACE_MS).unref();
+    }, timeoutMs);
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.on('error', (err) => resolve({ exitCode: 127, lastLine: err.message }));
+    child.on('error', (err) => finish({ exitCode: 127, lastLine: err.message, timedOut: false }));
     child.on('close', (code, signal) => {
       const lastLine = output.trim().split('\n').pop()?.trim();
-      resolve({ exitCode: code ?? (signal ? 128 : 1), ...(lastLine ? { lastLine } : {}) });
+      finish({ exitCode: code ?? (signal ? 128 : 1), ...(lastLine ? { lastLine } : {}), timedOut });
     });
   });
 }
