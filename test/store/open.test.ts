@@ -1,4 +1,5 @@
 /** Choosing a backend by URL, and where the default store lives. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,14 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('openStore', () => {
+  it('":memory:" (SQLite\'s spelling) is a usage error pointing at memory:, and leaves no file', async () => {
+    const err = await openStore(':memory:').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessctlError);
+    expect((err as SessctlError).exit).toBe(EXIT.USAGE);
+    expect((err as Error).message).toMatch(/sessctl's in-process store is memory:/);
+    expect(existsSync(':memory:')).toBe(false);
+  });
+
   it('memory: is an in-process store', async () => {
     const store = await openStore('memory:');
     expect(store.kind).toBe('memory');

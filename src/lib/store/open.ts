@@ -26,6 +26,8 @@ const SUPPORTED_FORMS =
  * `memcache://`. Backends load lazily, so the CLI only pays for the one it uses.
  */
 export async function openStore(url: string, options: OpenOptions = {}): Promise<SessionStore> {
+  // SQLite's name for an in-memory database: as a path it would leave a file named ":memory:".
+  if (url === ':memory:') throw usageError('":memory:" is SQLite\'s name for an in-memory database; sessctl\'s in-process store is memory:');
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'memory') {
     if (url.slice('memory:'.length).replace(/^\/\//, '') !== '') throw usageError(`unsupported store URL "${redactUrl(url)}": use plain memory:`);
