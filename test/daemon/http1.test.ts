@@ -130,6 +130,7 @@ describe('the daemon on the wire', () => {
       [`GET /v1/size\x01x HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n`, 400],
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}Expect: something-else\r\n\r\n`, 417],
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['\r\n'.repeat(20_000), 431],
       [`PUT /v1/keyring HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 100000000\r\n\r\n`, 413],
     ];
     for (const [request, status] of cases) {

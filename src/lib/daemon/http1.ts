@@ -270,10 +270,12 @@ class Connection {
     let start = 0;
     while (start + 1 < pending.length && pending[start] === 0x0d && pending[start + 1] === 0x0a) start += 2;
     const end = pending.indexOf(CRLF2, start);
-    if (end < 0 || end - start > maxHeaderBytes) {
-      if (pending.length - start > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
+    // The blank lines count towards the limit: an endless stream of them is no request either.
+    if (end < 0) {
+      if (pending.length > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
       return false;
     }
+    if (end > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
     const head = parseHead(pending.toString('latin1', start, end));
     if (head.length > maxBodyBytes) throw new Refusal(413, 'too_large', `the body is larger than ${maxBodyBytes} bytes`);
     this.#pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4);
