@@ -45,6 +45,8 @@ interface Exchange {
 async function exchange(chunks: (string | Buffer)[], options: { gapMs?: number; waitMs?: number; end?: boolean } = {}): Promise<Exchange> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
+  // Each write its own segment: what the server receives is what the test sends.
+  socket.setNoDelay(true);
   const received: Buffer[] = [];
   socket.on('data', (d: Buffer) => received.push(d));
   socket.on('error', () => {});
@@ -93,6 +95,14 @@ describe('the daemon on the wire', () => {
     const none = `GET /v1/sessions/${entry.key} HTTP/1.1\r\nHost: x\r\n\r\n`;
     const r = await exchange([lookup() + wrong + none + lookup('Connection: close\r\n')]);
     expect(statuses(r.text)).toEqual([200, 401, 401, 200]);
+  });
+
+  it('reads a request sent a byte at a time, body included', async () => {
+    const body = JSON.stringify({ hits: 1 });
+    const request = `POST /v1/counters HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: ${body.length}\r\n\r\n${body}` + lookup('Connection: close\r\n');
+    const r = await exchange([...request].map((c) => Buffer.from(c, 'latin1')), { gapMs: 1, waitMs: 5000 });
+    expect(statuses(r.text)).toEqual([204, 200]);
+    expect(r.text.split('\r\n\r\n')[2]!.startsWith(entry.der.toString('latin1'))).toBe(true);
   });
 
   it('HEAD gives the headers of GET without the body', async () => {

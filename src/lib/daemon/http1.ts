@@ -184,6 +184,8 @@ class Connection {
   #readEnded = false;
   /** Not reading: the client is not reading its answers (or has sent too far ahead). */
   #paused = false;
+  /** Where partial input is gathered (see #append). */
+  #room: Buffer | undefined;
 
   constructor(socket: Socket, options: Http1Options, closing: () => boolean, onClose: (c: Connection) => void, onAnswered: () => void) {
     this.#socket = socket;
@@ -236,7 +238,7 @@ class Connection {
 
   #receive(chunk: Buffer): void {
     if (this.#state === DONE) return;
-    this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pending = this.#pending === undefined ? chunk : this.#append(this.#pending, chunk);
     if (this.#state === IDLE) this.#await(HEAD);
     if (this.#state === BUSY) {
       // Pipelined requests wait for the answer before; stop reading if they pile up.
@@ -245,6 +247,24 @@ class Connection {
       return;
     }
     this.#advance();
+  }
+
+  /**
+   * `pending` + `chunk`, in amortised linear time: a head sent a byte at a
+   * time must not cost a copy of everything so far per byte. While `pending`
+   * is a view of the start of #room, the chunk is copied in after it; else
+   * (or when full) a room twice the size is made.
+   */
+  #append(pending: Buffer, chunk: Buffer): Buffer {
+    const length = pending.length + chunk.length;
+    let room = this.#room;
+    if (room === undefined || room.length < length || pending.buffer !== room.buffer || pending.byteOffset !== room.byteOffset) {
+      room = Buffer.allocUnsafeSlow(Math.max(2 * length, 4096));
+      pending.copy(room, 0);
+      this.#room = room;
+    }
+    chunk.copy(room, pending.length);
+    return room.subarray(0, length);
   }
 
   /** Parse and answer what `#pending` holds, as far as it goes. */
