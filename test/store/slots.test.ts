@@ -7,13 +7,14 @@
  * schema-1 file is migrated, nothing lost.
  */
 import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore, SCHEMA_VERSION, slotOf } from '../../src/lib/store/file.js';
 import type { Entry } from '../../src/lib/store/types.js';
 import { testEntry } from '../conformance/entries.js';
-import { tempDir } from '../helpers/env.js';
+import { runCli, tempDir } from '../helpers/env.js';
 
 /** Two slots for every key: collisions everywhere. */
 const twoSlots = (key: string): number => 1000 + (key.charCodeAt(key.length - 1) % 2);
@@ -132,10 +133,29 @@ function schema1File(entries: Entry[]): string {
     insert.run({ ...e, partialKey: e.partialKey ?? null, sni: e.sni ?? null, alpn: e.alpn ?? null, hasTicket: e.hasTicket ? 1 : 0, size: e.der.length });
   }
   db.close();
+  chmodSync(file, 0o600);
   return file;
 }
 
 describe('a schema-1 cache file', () => {
+  it('opened by four CLI processes at once is migrated once, and each of them sees every session', async () => {
+    // Enough sessions that the migration takes a while: the other processes wait for its lock.
+    const entries = Array.from({ length: 20_000 }, (_, i) => testEntry(i, { salt: 0x55 }));
+    const file = schema1File(entries);
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runCli(['stats', '--store', file, '--json'])));
+    for (const r of runs) {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.stdout) as { total: number }).total).toBe(entries.length);
+    }
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(entries.length);
+    db.close();
+    checkInvariant(file, slotOf);
+  });
+
   for (const [name, slot] of [['real slots', undefined], ['colliding slots', twoSlots]] as const) {
     it(`is migrated when opened, keeping sessions, counters and the key ring (${name})`, async () => {
       const entries = Array.from({ length: 40 }, (_, i) => testEntry(i, { salt: 0x54 }));
