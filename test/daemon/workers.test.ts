@@ -5,7 +5,7 @@
  * all, and the configuration (the token) never shows in a worker's command
  * line or environment.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
@@ -33,7 +33,6 @@ async function metrics(): Promise<string> {
 beforeAll(async () => {
   tmp = tempDir('sessctl-workers-');
   tokenFile = path.join(tmp.dir, 'token');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
   daemon = await startServe(['--listen', '127.0.0.1:0', '--store', path.join(tmp.dir, 'sessions.db'), '--token-file', tokenFile, '--workers', String(WORKERS), '--log-requests', '--json']);
   store = await openStore(daemon.url, { token: TOKEN });
