@@ -80,6 +80,16 @@ describe('daemon API', () => {
     expect(metrics.body).toMatch(/^# TYPE sessctl_http_request_duration_seconds histogram$/m);
   });
 
+  it('counts requests with methods of its own invention as method="other", so they add no series', async () => {
+    for (const method of ['BREW', 'WHEN', 'BREW']) {
+      const res = await fetch(`${daemon.url}/v1/size`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(405);
+    }
+    const metrics = await get('/metrics');
+    expect(metrics.body).toMatch(/^sessctl_http_requests_total\{route="size",method="other",code="405"\} 3$/m);
+    expect(metrics.body).not.toMatch(/BREW|WHEN/);
+  });
+
   it('flushes next to the store', async () => {
     const now = Math.floor(Date.now() / 1000);
     await store.update(testEntry(7000, { salt: SALT, expiresAt: now - 10 }));

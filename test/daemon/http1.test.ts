@@ -134,6 +134,12 @@ describe('the daemon on the wire', () => {
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Folded: a\r\n b\r\n\r\n`, 400],
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}Bad Name: a\r\n\r\n`, 400],
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Nul: a\0b\r\n\r\n`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Cr: a\rb\r\n\r\n`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Del: a\x7fb\r\n\r\n`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-No-Colon\r\nX-Next: a\r\n\r\n`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}: no name\r\n\r\n`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-\xe9: latin1 in a name\r\n\r\n`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Cr-End: a\r\r\n\r\n`, 400],
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: -1\r\n\r\n`, 400],
       [`GET /v1/size HTTP/2.0\r\nHost: x\r\n${AUTH}\r\n`, 400],
       ['NOT HTTP AT ALL\r\n\r\n', 400],
@@ -152,6 +158,14 @@ describe('the daemon on the wire', () => {
     }
     expect(clientErrors).toContain('length_required');
     expect(clientErrors).toContain('header_overflow');
+  });
+
+  it('takes header names in any case, trims the whitespace around values, and keeps HTAB inside them', async () => {
+    const request = `GET /v1/size HTTP/1.1\r\nHost: x\r\nAUTHORIZATION:\t Bearer ${TOKEN} \t\r\n__proto__: x\r\nX-Tab: a\tb\r\n\r\n`;
+    const r = await exchange([request], { end: true });
+    expect(statuses(r.text)).toEqual([200]);
+    const wrong = await exchange([`GET /v1/size HTTP/1.1\r\nHost: x\r\nAUTHORIZATION: Bearer ${TOKEN}x\r\n\r\n`], { end: true });
+    expect(statuses(wrong.text)).toEqual([401]);
   });
 
   it('closes an idle keep-alive connection after its timeout, and cuts a request whose head never ends', async () => {

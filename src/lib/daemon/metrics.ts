@@ -25,14 +25,18 @@ export interface MetricsSnapshot {
 export const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export class Metrics {
-  readonly #requests = new Map<string, number>();
+  /** Request counts by route, method and status: nested maps, so counting builds no label string. */
+  readonly #requests = new Map<string, Map<string, Map<number, number>>>();
   readonly #latency = new Map<string, Histogram>();
   readonly #started = Date.now();
 
   /** Record one finished request. `route` is a fixed name ("lookup", "update"...), never a key. */
   observe(route: string, method: string, status: number, seconds: number): void {
-    const id = `route="${route}",method="${method}",code="${status}"`;
-    this.#requests.set(id, (this.#requests.get(id) ?? 0) + 1);
+    let byMethod = this.#requests.get(route);
+    if (byMethod === undefined) this.#requests.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     let h = this.#latency.get(route);
     if (h === undefined) {
       h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
@@ -44,7 +48,18 @@ export class Metrics {
   }
 
   snapshot(droppedConnections: number): MetricsSnapshot {
-    return { requests: [...this.#requests], latency: [...this.#latency], droppedConnections };
+    return { requests: [...this.#requestCounts()], latency: [...this.#latency], droppedConnections };
+  }
+
+  /** Request counts by their labels, `route="...",method="...",code="..."`. */
+  #requestCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [route, byMethod] of this.#requests) {
+      for (const [method, byStatus] of byMethod) {
+        for (const [status, n] of byStatus) counts.set(`route="${route}",method="${method}",code="${status}"`, n);
+      }
+    }
+    return counts;
   }
 
   /**
@@ -52,7 +67,7 @@ export class Metrics {
    * are the snapshots of the other workers of the same daemon, added in.
    */
   render(store: { sessions: number; counters: Counters; droppedConnections: number }, others: MetricsSnapshot[] = []): string {
-    const requests = new Map(this.#requests);
+    const requests = this.#requestCounts();
     const latency = new Map([...this.#latency].map(([route, h]) => [route, { counts: [...h.counts], sum: h.sum, count: h.count }]));
     let dropped = store.droppedConnections;
     for (const other of others) {

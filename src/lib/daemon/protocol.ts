@@ -86,7 +86,6 @@ export function decodeCursor(cursor: string): string | undefined {
   return CURSOR.exec(cursor)?.[1];
 }
 
-/** An entry's metadata: the Entry without its DER. */
 /** An entry without its DER; `size` is the DER's length, so it is never sent apart from it. */
 export type EntryMeta = Omit<Entry, 'der' | 'size'>;
 
@@ -112,9 +111,42 @@ export interface ErrorBody {
   error: { message: string; code: string };
 }
 
+/** The entry's fields but `der` and `size`, named one by one: a rest spread costs a microsecond on the lookup path. */
 export function metaOf(entry: Entry): EntryMeta {
-  const { der: _der, size: _size, ...meta } = entry;
+  const meta: EntryMeta = {
+    key: entry.key, role: entry.role, createdAt: entry.createdAt, insertedAt: entry.insertedAt, expiresAt: entry.expiresAt,
+    protocol: entry.protocol, cipher: entry.cipher, hasTicket: entry.hasTicket,
+  };
+  if (entry.partialKey !== undefined) meta.partialKey = entry.partialKey;
+  if (entry.sni !== undefined) meta.sni = entry.sni;
+  if (entry.alpn !== undefined) meta.alpn = entry.alpn;
   return meta;
+}
+
+/**
+ * The ENTRY_HEADER value for an entry: asciiJson(metaOf(entry)), written out
+ * field by field (JSON.stringify of the object costs about a microsecond,
+ * which shows on the lookup path).
+ */
+export function entryHeader(e: Entry): string {
+  let json = `{"key":${jsonString(e.key)},"role":${jsonString(e.role)}`;
+  if (e.partialKey !== undefined) json += `,"partialKey":${jsonString(e.partialKey)}`;
+  json += `,"createdAt":${jsonNumber(e.createdAt)},"insertedAt":${jsonNumber(e.insertedAt)},"expiresAt":${jsonNumber(e.expiresAt)}`;
+  json += `,"protocol":${jsonString(e.protocol)},"cipher":${jsonString(e.cipher)}`;
+  if (e.sni !== undefined) json += `,"sni":${jsonString(e.sni)}`;
+  if (e.alpn !== undefined) json += `,"alpn":${jsonString(e.alpn)}`;
+  return `${json},"hasTicket":${e.hasTicket ? 'true' : 'false'}}`;
+}
+
+/** Printable ASCII but `"` and `\`: a JSON string that needs no escapes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function jsonString(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : asciiJson(s);
+}
+
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 export function toWire(entry: Entry): WireEntry {

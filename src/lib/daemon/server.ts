@@ -37,11 +37,10 @@ import {
   MAX_PAGE,
   ProtocolError,
   SESSIONS_PATH,
-  asciiJson,
   decodeCursor,
   encodeCursor,
+  entryHeader,
   isLoopback,
-  metaOf,
   parseCounterDelta,
   parseKeySegment,
   parseMeta,
@@ -176,7 +175,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       reply = failure(err, route);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.observe(route, request.method, reply.status, seconds);
+    metrics.observe(route, METHODS.has(request.method) ? request.method : 'other', reply.status, seconds);
     if (options.logRequests || reply.status >= 500) {
       log({ level: reply.status >= 500 ? 'error' : 'info', event: 'request', route, method: request.method, status: reply.status, ms: Math.round(seconds * 1e4) / 10 });
     }
@@ -224,8 +223,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       acceptedOn.set(req.connection, authorization!);
     }
 
-    if (path.startsWith(`${SESSIONS_PATH}/`)) {
-      const key = parseKeySegment(path.slice(SESSIONS_PATH.length + 1));
+    if (path.startsWith(SESSION_PREFIX)) {
+      const key = parseKeySegment(path.slice(SESSION_PREFIX.length));
       if (key === undefined) {
         named('session');
         throw new HttpError(400, 'bad_key', 'not a session id: expected lowercase hex, an even number of digits, at most 64 (or "-" for the empty id)');
@@ -234,7 +233,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         named('lookup');
         const entry = await store.lookup(key);
         if (entry === undefined) throw new HttpError(404, 'not_found', 'no such session');
-        return { status: 200, headers: { 'content-type': DER_TYPE, [ENTRY_HEADER]: asciiJson(metaOf(entry)) }, body: entry.der };
+        return { status: 200, headers: { 'content-type': DER_TYPE, [ENTRY_HEADER]: entryHeader(entry) }, body: entry.der };
       }
       if (method === 'PUT') {
         named('update');
@@ -455,6 +454,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   return { url, host: address.address, port: address.port, close, metricsSnapshot: () => metrics.snapshot(dropped) };
 }
+
+/** Methods counted by name in /metrics; any other is "other", so clients cannot add series without end. */
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
+
+const SESSION_PREFIX = `${SESSIONS_PATH}/`;
 
 function methodNotAllowed(allow: string): HttpError {
   return new HttpError(405, 'method_not_allowed', `method not allowed here (allowed: ${allow})`, { allow });

@@ -20,12 +20,11 @@ import {
   JSON_TYPE,
   SESSIONS_PATH,
   API_PREFIX,
-  asciiJson,
+  entryHeader,
   fromWire,
   isLoopback,
   isSessionKey,
   keySegment,
-  metaOf,
   parseMeta,
   type ErrorBody,
   type InfoBody,
@@ -167,7 +166,7 @@ export class DaemonStore implements SessionStore {
   async update(entry: Entry): Promise<void> {
     await this.#expect('PUT', this.#sessionPath(entry.key), [204], {
       body: entry.der,
-      headers: { 'content-type': DER_TYPE, [ENTRY_HEADER]: asciiJson(metaOf(entry)) },
+      headers: { 'content-type': DER_TYPE, [ENTRY_HEADER]: entryHeader(entry) },
     });
   }
 
