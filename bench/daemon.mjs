@@ -6,6 +6,14 @@
 //
 // The daemon runs twice: one process, and `--workers` one per CPU.
 //
+// A third server gives the floor for any Node.js server on this machine: a
+// bare node:net loop that answers every request with the same bytes as the
+// daemon's lookup reply, without parsing, checks or a store.
+//
+// Beside the rates, the CPU time each server and load generator spent per
+// request (from /proc and /usr/bin/time): unlike the rates, those barely move
+// with the machine's load.
+//
 // Two load generators for the daemon:
 // - `ab -k -c 50` (C, like redis-benchmark; whole-millisecond percentiles);
 // - the sessctl daemon backend itself (store.lookup from 50 concurrent
@@ -57,6 +65,36 @@ function freePort() {
   });
 }
 
+/** CPU seconds (user + system) a process and its children so far have used: /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const pids = [pid, ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)];
+  let ticks = 0;
+  for (const p of pids) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+/** Run a load generator under /usr/bin/time; its output, and its CPU seconds. */
+function timed(command, argv) {
+  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', command, ...argv], { encoding: 'utf8' });
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { stdout: r.stdout, stderr: r.stderr, cpu: m ? Number(m[1]) + Number(m[2]) : NaN };
+}
+
+/** µs of server and generator CPU per request, around `run` (which returns the generator's CPU seconds and the request count). */
+function perRequest(serverPid, run) {
+  const before = cpuSeconds(serverPid);
+  const result = run();
+  const server = cpuSeconds(serverPid) - before;
+  return { ...result, serverUs: (server / result.requests) * 1e6, generatorUs: (result.generatorCpu / result.requests) * 1e6 };
+}
+
 function keyOf(size, n) {
   return `${size.toString(16).padStart(4, '0')}${n.toString(16).padStart(60, '0')}`;
 }
@@ -79,12 +117,13 @@ const dbFile = path.join(tmp, 'sessions.db');
   await file.terminate();
 }
 
-// --- The daemon, its own process(es), as deployed: one process, and one worker per CPU.
+// --- The daemon, its own process(es), as deployed (deploy/sessctl.service:
+// node --single-threaded-gc): one process, and one worker per CPU.
 const tokenFile = path.join(tmp, 'token');
 writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
 async function startDaemon(workers) {
   const port = await freePort();
-  const daemon = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--store', dbFile, '--token-file', tokenFile, '--workers', String(workers)], {
+  const daemon = spawn(process.execPath, ['--single-threaded-gc', path.join(ROOT, 'bin/run.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--store', dbFile, '--token-file', tokenFile, '--workers', String(workers)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
   });
@@ -99,32 +138,69 @@ async function startDaemon(workers) {
   });
   return { process: daemon, url: `http://127.0.0.1:${port}`, workers };
 }
+// --- The floor: a bare node:net server in its own process answering with the daemon's lookup reply, byte for byte.
+async function startBare() {
+  const port = await freePort();
+  const replies = {};
+  for (const size of SIZES) {
+    const r = await fetch(`${single.url}/v1/sessions/${keyOf(size, 1)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const head = `HTTP/1.1 200 OK\r\ndate: ${r.headers.get('date')}\r\ncontent-type: ${r.headers.get('content-type')}\r\nsessctl-entry: ${r.headers.get('sessctl-entry')}\r\ncontent-length: ${size}\r\nconnection: keep-alive\r\nkeep-alive: timeout=65\r\n\r\n`;
+    replies[`/v1/sessions/${keyOf(size, 1)}`] = Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(await r.arrayBuffer())]).toString('base64');
+  }
+  const code = `
+    const replies = Object.fromEntries(Object.entries(${JSON.stringify(replies)}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+    require('node:net').createServer({ noDelay: true }, (s) => {
+      s.on('data', (d) => {
+        if (d.indexOf('\\r\\n\\r\\n') < 0) return;
+        const path = d.toString('latin1', d.indexOf(' ') + 1, d.indexOf(' ', d.indexOf(' ') + 1));
+        s.write(replies[path]);
+      });
+    }).listen(${port}, '127.0.0.1', () => process.stderr.write('listening\\n'));`;
+  const bare = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(bare);
+  await new Promise((resolve, reject) => {
+    bare.stderr.on('data', (d) => (String(d).includes('listening') ? resolve() : reject(new Error(String(d)))));
+    bare.on('exit', (c) => reject(new Error(`bare server exited ${c}`)));
+  });
+  return { process: bare, url: `http://127.0.0.1:${port}` };
+}
+
 const single = await startDaemon(1);
 const multi = CPUS > 1 ? await startDaemon(CPUS) : undefined;
+const bare = await startBare();
 
 // --- redis-server, its own process.
 const redisPort = await freePort();
 spawnSync('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', path.join(tmp, 'redis.pid'), '--dir', tmp], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 500));
+const redisPid = Number(readFileSync(path.join(tmp, 'redis.pid'), 'utf8'));
 
 function redisGet(size) {
-  // -t set,get: SET first writes the key at SIZE bytes, so GET returns SIZE bytes (GET of a missing key would be a nil).
-  const r = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set,get', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(REQUESTS * 2), '--csv'], { encoding: 'utf8' });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('"GET"'));
-  if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
-  const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
-  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  return { rps: cols[1], p50: cols[4], p99: cols[6] };
+  // SET first writes the key at SIZE bytes, so GET returns SIZE bytes (GET of a missing key would be a nil).
+  const set = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-c', String(CONCURRENCY), '-d', String(size), '-n', '1000', '-q'], { encoding: 'utf8' });
+  if (set.status !== 0) throw new Error(`redis-benchmark: ${set.stderr}`);
+  return perRequest(redisPid, () => {
+    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'get', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(REQUESTS), '--csv']);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('"GET"'));
+    if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
+    const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    return { rps: cols[1], p50: cols[4], p99: cols[6], requests: REQUESTS, generatorCpu: r.cpu };
+  });
 }
 
-function abGet(daemonUrl, size) {
-  const r = spawnSync('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(REQUESTS), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`], { encoding: 'utf8' });
+function abGet(server, size) {
+  return perRequest(server.process.pid, () => abRun(server.url, size));
+}
+
+function abRun(daemonUrl, size) {
+  const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(REQUESTS), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`]);
   const num = (re) => Number(re.exec(r.stdout)?.[1]);
   const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
   if (!(failed === 0)) throw new Error(`ab: ${failed} failed requests\n${r.stdout}${r.stderr}`);
   const length = num(/Document Length:\s+(\d+) bytes/);
   if (length !== size) throw new Error(`ab: got ${length}-byte answers, expected ${size}`);
-  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m) };
+  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), requests: REQUESTS, generatorCpu: r.cpu };
 }
 
 async function clientGet(daemonUrl, size) {
@@ -153,15 +229,16 @@ async function clientGet(daemonUrl, size) {
 
 // Warm up once.
 redisGet(SIZES[0]);
-for (const d of [single, multi]) if (d) abGet(d.url, SIZES[0]);
+for (const d of [single, multi, bare]) if (d) abRun(d.url, SIZES[0]);
 
 const rows = [];
 for (const size of SIZES) {
   const redis = redisGet(size);
-  const ab = abGet(single.url, size);
-  const abMulti = multi && abGet(multi.url, size);
+  const floor = abGet(bare, size);
+  const ab = abGet(single, size);
+  const abMulti = multi && abGet(multi, size);
   const client = await clientGet((multi ?? single).url, size);
-  rows.push({ size, redis, ab, abMulti, client });
+  rows.push({ size, redis, floor, ab, abMulti, client });
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -173,23 +250,33 @@ out.push(`${CONCURRENCY} concurrent keep-alive connections, ${fmt(REQUESTS)} req
 out.push(`on a redis-server started in the same run. ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), Node ${process.version}, load average during the run: ${load}.`);
 out.push('');
 const n = multi ? `${CPUS} workers` : '1 process';
-out.push(`| size | Redis GET/s (p50 / p99 ms) | daemon, 1 process, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via the sessctl client (p50 / p99 ms) | ratio |`);
-out.push('|---|---|---|---|---|---|---|---|');
-for (const { size, redis, ab, abMulti, client } of rows) {
+out.push(`| size | Redis GET/s (p50 / p99 ms) | bare Node loop, via ab -k (p50 / p99 ms) | ratio | daemon, 1 process, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via the sessctl client (p50 / p99 ms) | ratio |`);
+out.push('|---|---|---|---|---|---|---|---|---|---|');
+for (const { size, redis, floor, ab, abMulti, client } of rows) {
   const m = abMulti ?? ab;
+  const ratio = (r) => fmt(r.rps / redis.rps, 2);
   out.push(
-    `| ${size} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${fmt(ab.rps / redis.rps, 2)} | ` +
-      `${fmt(m.rps)} (${m.p50} / ${m.p99}) | ${fmt(m.rps / redis.rps, 2)} | ` +
-      `${fmt(client.rps)} (${fmt(client.p50, 2)} / ${fmt(client.p99, 2)}) | ${fmt(client.rps / redis.rps, 2)} |`,
+    `| ${size} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(floor.rps)} (${floor.p50} / ${floor.p99}) | ${ratio(floor)} | ` +
+      `${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${ratio(ab)} | ${fmt(m.rps)} (${m.p50} / ${m.p99}) | ${ratio(m)} | ` +
+      `${fmt(client.rps)} (${fmt(client.p50, 2)} / ${fmt(client.p99, 2)}) | ${ratio(client)} |`,
   );
+}
+out.push('');
+out.push('CPU time per request, in µs (server / load generator; the daemon with its workers summed):');
+out.push('');
+out.push(`| size | redis-server / redis-benchmark | bare Node loop / ab | daemon, 1 process / ab | daemon, ${n} / ab |`);
+out.push('|---|---|---|---|---|');
+for (const { size, redis, floor, ab, abMulti } of rows) {
+  const us = (r) => (r ? `${fmt(r.serverUs, 1)} / ${fmt(r.generatorUs, 1)}` : '-');
+  out.push(`| ${size} B | ${us(redis)} | ${us(floor)} | ${us(ab)} | ${us(abMulti)} |`);
 }
 out.push('');
 process.stdout.write(`${out.join('\n')}\n`);
 
-for (const d of [single, multi]) d?.process.kill('SIGTERM');
+for (const d of [single, multi, bare]) d?.process.kill('SIGTERM');
 try {
-  process.kill(Number(readFileSync(path.join(tmp, 'redis.pid'), 'utf8')), 'SIGTERM');
+  process.kill(redisPid, 'SIGTERM');
 } catch {
   // already gone
 }
-await Promise.all([single, multi].filter(Boolean).map((d) => new Promise((r) => d.process.once('exit', r))));
+await Promise.all([single, multi, bare].filter(Boolean).map((d) => new Promise((r) => d.process.once('exit', r))));

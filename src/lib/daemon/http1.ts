@@ -104,6 +104,29 @@ function httpDate(): string {
   return dateText;
 }
 
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/**
+ * Room for one reply, every byte of which the caller writes (the memory is
+ * not zeroed). Cut from 256 KiB slabs: Buffer.allocUnsafe's 8 KiB pool makes
+ * a new ArrayBuffer every few replies, and each one costs an allocation and a
+ * later sweep by the GC (measured on the lookup path: docs/BENCHMARKS.md).
+ * A slab is freed once no reply cut from it is still being written.
+ */
+function replyBuffer(length: number): Buffer {
+  if (length > SLAB_BYTES / 8) return Buffer.allocUnsafeSlow(length);
+  if (slabUsed + length > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length);
+  // Keep the next reply 8-byte aligned, as Buffer's pool does.
+  slabUsed += (length + 7) & ~7;
+  return out;
+}
+
 /** The connections of one server: the deadline sweep and a graceful close. */
 export class Http1Connections {
   readonly #options: Http1Options;
@@ -397,7 +420,7 @@ class Connection {
     text += '\r\n';
     const size = Buffer.byteLength(text, 'latin1');
     const withBody = body !== undefined && !headOnly ? body.length : 0;
-    const out = Buffer.allocUnsafe(size + withBody);
+    const out = replyBuffer(size + withBody);
     out.write(text, 0, 'latin1');
     if (withBody > 0) body!.copy(out, size);
     this.#socket.write(out);
