@@ -156,7 +156,7 @@ async function startBare() {
         s.write(replies[path]);
       });
     }).listen(${port}, '127.0.0.1', () => process.stderr.write('listening\\n'));`;
-  const bare = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const bare = spawn(process.execPath, ['--single-threaded-gc', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(bare);
   await new Promise((resolve, reject) => {
     bare.stderr.on('data', (d) => (String(d).includes('listening') ? resolve() : reject(new Error(String(d)))));
