@@ -106,7 +106,7 @@ function summaryLine(r: RotateReport, now: number): string {
     return `not due: current key ${short(current.name)} has encrypted for ${formatDuration(r.currentAge)}, next rotation in ${formatDuration((r.dueAt ?? now) - now)} (ring ${r.ring})`;
   }
   const previous = r.keys.filter((k) => k.state === 'previous').length;
-  const verb = r.dryRun ? (r.status === 'created' ? 'would create' : 'would rotate') : r.status;
+  const verb = r.dryRun ? (r.status === 'created' ? 'would create' : 'would rotate') : r.rotatedElsewhere ? 'another run rotated' : r.status;
   const parts = [
     `${verb} ring ${r.ring}: current ${short(current.name)}, next ${short(next.name)}, ${previous} previous (decrypt window ${formatDuration(r.keep)})`,
   ];

@@ -282,8 +282,31 @@ export function describeConformance(name: string, makeStore: () => Promise<Store
       await store.writeKeyRing!(ring);
       expect((await store.readKeyRing!())?.equals(ring)).toBe(true);
       const rotated = Buffer.concat([ring.subarray(48), Buffer.alloc(48, 7)]);
-      await store.writeKeyRing!(rotated);
+      expect(await store.writeKeyRing!(rotated)).toBe(true);
       expect((await store.readKeyRing!())?.equals(rotated)).toBe(true);
+    });
+
+    it('writes the ring only if it is still the expected one (compare-and-swap)', async () => {
+      if (!store.capabilities.keyRing) return;
+      const a = Buffer.alloc(96, 0xa1);
+      const b = Buffer.alloc(96, 0xb2);
+      const c = Buffer.concat([a.subarray(0, 95), Buffer.from([0xa2])]);
+      // null: only if none is stored yet.
+      expect(await store.writeKeyRing!(a, null)).toBe(true);
+      expect(await store.writeKeyRing!(b, null)).toBe(false);
+      expect((await store.readKeyRing!())?.equals(a)).toBe(true);
+      // A ring that differs in its last byte is not the expected one.
+      expect(await store.writeKeyRing!(b, c)).toBe(false);
+      expect((await store.readKeyRing!())?.equals(a)).toBe(true);
+      expect(await store.writeKeyRing!(b, a)).toBe(true);
+      expect((await store.readKeyRing!())?.equals(b)).toBe(true);
+      // Two writers that read the same ring: the first commits, the second is refused.
+      const [first, second] = await Promise.all([store.writeKeyRing!(a, b), store.writeKeyRing!(c, b)]);
+      expect([first, second].filter(Boolean)).toHaveLength(1);
+      expect((await store.readKeyRing!())?.equals(first ? a : c)).toBe(true);
+      // Without `expected`, a write is unconditional.
+      expect(await store.writeKeyRing!(b)).toBe(true);
+      expect((await store.readKeyRing!())?.equals(b)).toBe(true);
     });
 
     it('terminate releases the store: it can be called twice, and later calls reject', async () => {

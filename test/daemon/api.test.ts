@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ringTag } from '../../src/lib/daemon/protocol.js';
 import { startDaemon, type Daemon } from '../../src/lib/daemon/server.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
 import { DaemonStore } from '../../src/lib/store/daemon.js';
@@ -78,6 +79,28 @@ describe('daemon API', () => {
     expect(metrics.body).toMatch(/^sessctl_http_requests_total\{route="lookup",method="GET",code="404"\} [1-9]/m);
     expect(metrics.body).toMatch(/^sessctl_http_request_duration_seconds_count\{route="lookup"\} [1-9]/m);
     expect(metrics.body).toMatch(/^# TYPE sessctl_http_request_duration_seconds histogram$/m);
+  });
+
+  it('PUT /v1/keyring with If-Match / If-None-Match: written only over the ring named, 412 otherwise, 400 for a malformed condition', async () => {
+    const put = (body: Buffer, headers: Record<string, string> = {}) =>
+      fetch(`${daemon.url}/v1/keyring`, { method: 'PUT', body, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/octet-stream', ...headers } });
+    const first = Buffer.alloc(96, 1);
+    const second = Buffer.alloc(96, 2);
+    await backing.writeKeyRing(first);
+    const got = await fetch(`${daemon.url}/v1/keyring`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const etag = got.headers.get('etag')!;
+    expect(etag).toBe(ringTag(first));
+    expect((await put(second, { 'if-none-match': '*' })).status).toBe(412);
+    expect((await put(second, { 'if-match': ringTag(second) })).status).toBe(412);
+    expect((await backing.readKeyRing())?.equals(first)).toBe(true);
+    expect((await put(second, { 'if-match': etag })).status).toBe(204);
+    expect((await backing.readKeyRing())?.equals(second)).toBe(true);
+    for (const headers of [{ 'if-match': 'W/"x"' }, { 'if-none-match': '"abc"' }, { 'if-match': ringTag(second), 'if-none-match': '*' }]) {
+      const res = await put(first, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    }
+    expect((await backing.readKeyRing())?.equals(second)).toBe(true);
   });
 
   it('counts requests with methods of its own invention as method="other", so they add no series', async () => {

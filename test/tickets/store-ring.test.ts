@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
 import { nodeTicketKeys } from '../../src/lib/tickets/formats/node.js';
 import { currentKey, decodeRing, nextKey } from '../../src/lib/tickets/ring.js';
+import { parseOutput } from '../../src/lib/tickets/formats/index.js';
 import { rotateKeys, storeRing } from '../../src/lib/tickets/rotate.js';
 import { runCli, tempDir } from '../helpers/env.js';
 
@@ -25,6 +26,29 @@ describe('ring in a store', () => {
     const second = decodeRing((await store.readKeyRing!())!, 'memory');
     expect(currentKey(second).name).toEqual(nextKey(first).name);
     expect(nodeTicketKeys(second)).toHaveLength(48);
+    await store.terminate();
+  });
+
+  it('two hosts rotating one shared ring at once: one rotation commits, both hosts end up with its keys', async () => {
+    const store = await openStore(path.join(tmp.dir, 'race.db'));
+    const setup = await rotateKeys({ ring: storeRing(store), now: T0, outputs: [] });
+    expect(setup.status).toBe('created');
+    const before = decodeRing((await store.readKeyRing!())!, 'race.db');
+    const hosts = ['a', 'b'].map((h) => path.join(tmp.dir, `race-${h}.key`));
+    // Each host has its own view of the store; the pause between output writes
+    // lets both read the ring before either commits.
+    const reports = await Promise.all(
+      hosts.map((file) => rotateKeys({ ring: storeRing(store), now: T0 + 7200, ifOlderThan: 3600, outputs: [parseOutput(`node:${file}`)], pauseBetweenWritesMs: 200 })),
+    );
+    const after = decodeRing((await store.readKeyRing!())!, 'race.db');
+    // One rotation, not two: the new current key is the old next key.
+    expect(currentKey(after).name).toEqual(nextKey(before).name);
+    expect(reports.filter((r) => r.rotatedElsewhere === true)).toHaveLength(1);
+    for (const [i, r] of reports.entries()) {
+      expect(r.status).toBe('rotated');
+      expect(r.keys.find((k) => k.state === 'next')!.name).toBe(nextKey(after).name.toString('hex'));
+      expect(readFileSync(hosts[i]!)).toEqual(nodeTicketKeys(after));
+    }
     await store.terminate();
   });
 

@@ -27,6 +27,7 @@
  * An entry present for the whole iteration is visited exactly once, whatever
  * is inserted or deleted meanwhile, and a cursor survives a daemon restart.
  */
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { COUNTER_NAMES, type Counters, type Entry, type Role } from '../store/types.js';
 
@@ -164,6 +165,15 @@ export function asciiJson(value: unknown): string {
 }
 
 const NOT_PRINTABLE = /[^\x20-\x7e]/;
+
+/**
+ * The entity tag of a stored ticket-key ring: a quoted SHA-256 of its bytes.
+ * A PUT of the ring with `If-Match: TAG` (or `If-None-Match: *` for none yet)
+ * is written only if the stored ring is still that one (412 otherwise).
+ */
+export function ringTag(ring: Buffer): string {
+  return `"${createHash('sha256').update(ring).digest('hex')}"`;
+}
 
 /** Thrown by the parsers below on malformed input; the server answers 400. */
 export class ProtocolError extends Error {

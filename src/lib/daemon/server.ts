@@ -44,6 +44,7 @@ import {
   parseCounterDelta,
   parseKeySegment,
   parseMeta,
+  ringTag,
   toWire,
   type InfoBody,
   type PageBody,
@@ -312,10 +313,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (method === 'GET') {
           const ring = await store.readKeyRing();
           if (ring === undefined) throw new HttpError(404, 'not_found', 'no ticket-key ring stored');
-          return { status: 200, headers: { 'content-type': DER_TYPE }, body: ring };
+          return { status: 200, headers: { 'content-type': DER_TYPE, etag: ringTag(ring) }, body: ring };
         }
         if (method === 'PUT') {
-          await store.writeKeyRing(req.body);
+          const expected = await expectedRing(req, store.readKeyRing.bind(store));
+          if (expected === false || !(await store.writeKeyRing(req.body, expected))) {
+            throw new HttpError(412, 'ring_changed', 'the stored ticket-key ring is not the one this write was based on (another rotation?)');
+          }
           return { status: 204 };
         }
         throw methodNotAllowed('GET, PUT');
@@ -462,6 +466,25 @@ const SESSION_PREFIX = `${SESSIONS_PATH}/`;
 
 function methodNotAllowed(allow: string): HttpError {
   return new HttpError(405, 'method_not_allowed', `method not allowed here (allowed: ${allow})`, { allow });
+}
+
+/**
+ * The ring a conditional PUT of /v1/keyring expects: undefined without a
+ * condition, null for `If-None-Match: *` (none stored yet), the stored ring
+ * when `If-Match` names it, false when it names another.
+ */
+async function expectedRing(req: HttpRequest, read: () => Promise<Buffer | undefined>): Promise<Buffer | null | undefined | false> {
+  const ifMatch = req.headers['if-match'];
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifMatch !== undefined && ifNoneMatch !== undefined) throw new ProtocolError('give If-Match or If-None-Match, not both');
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch !== '*') throw new ProtocolError('If-None-Match: only "*" (no ring stored yet) is understood here');
+    return null;
+  }
+  if (ifMatch === undefined) return undefined;
+  if (!/^"[0-9a-f]{64}"$/.test(ifMatch)) throw new ProtocolError('If-Match must be the ring\'s ETag: a quoted SHA-256 in hex');
+  const stored = await read();
+  return stored !== undefined && ringTag(stored) === ifMatch ? stored : false;
 }
 
 function parseJson(body: Buffer): unknown {

@@ -26,6 +26,7 @@ import {
   isSessionKey,
   keySegment,
   parseMeta,
+  ringTag,
   type ErrorBody,
   type InfoBody,
   type PageBody,
@@ -80,7 +81,7 @@ export class DaemonStore implements SessionStore {
   readonly url: string;
   capabilities: StoreCapabilities = { persistent: true, sharedCounters: true, keyRing: false };
   readKeyRing?: () => Promise<Buffer | undefined>;
-  writeKeyRing?: (data: Buffer) => Promise<void>;
+  writeKeyRing?: (data: Buffer, expected?: Buffer | null) => Promise<boolean>;
 
   readonly #base: URL;
   readonly #prefix: string;
@@ -146,8 +147,10 @@ export class DaemonStore implements SessionStore {
         const answer = await this.#expect('GET', `${API_PREFIX}/keyring`, [200, 404]);
         return answer.status === 404 ? undefined : answer.body;
       };
-      this.writeKeyRing = async (data: Buffer) => {
-        await this.#expect('PUT', `${API_PREFIX}/keyring`, [204], { body: data, headers: { 'content-type': DER_TYPE } });
+      this.writeKeyRing = async (data: Buffer, expected?: Buffer | null) => {
+        const condition: Record<string, string> = expected === undefined ? {} : expected === null ? { 'if-none-match': '*' } : { 'if-match': ringTag(expected) };
+        const answer = await this.#expect('PUT', `${API_PREFIX}/keyring`, [204, 412], { body: data, headers: { 'content-type': DER_TYPE, ...condition } });
+        return answer.status === 204;
       };
     }
   }

@@ -27,6 +27,7 @@ import {
   type SessionStore,
   type StoreCapabilities,
 } from './types.js';
+import { sameRing } from './keyring.js';
 
 /**
  * Bumped when the schema changes; kept in PRAGMA user_version.
@@ -260,6 +261,7 @@ export class FileStore implements SessionStore {
   readonly #insertTx: (entries: Iterable<Entry>) => number;
   readonly #deleteTx: (key: string) => boolean;
   readonly #addCountersTx: (delta: [string, number][]) => void;
+  readonly #writeKeyRingTx: (data: Buffer, expected: Buffer | null | undefined) => boolean;
 
   private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number, slotFn: (key: string) => number) {
     this.#db = db;
@@ -320,6 +322,11 @@ export class FileStore implements SessionStore {
     }).immediate;
     this.#addCountersTx = db.transaction((delta: [string, number][]) => {
       for (const [name, value] of delta) st.addCounter.run(value, name);
+    }).immediate;
+    this.#writeKeyRingTx = db.transaction((data: Buffer, expected: Buffer | null | undefined) => {
+      if (expected !== undefined && !sameRing(st.readMeta.get('key_ring'), expected)) return false;
+      st.writeMeta.run('key_ring', data);
+      return true;
     }).immediate;
   }
 
@@ -460,8 +467,8 @@ export class FileStore implements SessionStore {
     return this.#run(() => this.#st.readMeta.get('key_ring'));
   }
 
-  async writeKeyRing(data: Buffer): Promise<void> {
-    this.#run(() => this.#st.writeMeta.run('key_ring', data));
+  async writeKeyRing(data: Buffer, expected?: Buffer | null): Promise<boolean> {
+    return this.#run(() => this.#writeKeyRingTx(data, expected));
   }
 
   async terminate(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type SessionStore,
   type StoreCapabilities,
 } from './types.js';
+import { sameRing } from './keyring.js';
 
 /** Defensive copy: callers may reuse or scribble on the Buffer they handed us. */
 function copyEntry(entry: Entry): Entry {
@@ -92,9 +93,11 @@ export class MemoryStore implements SessionStore {
     return this.#keyRing && Buffer.from(this.#keyRing);
   }
 
-  async writeKeyRing(data: Buffer): Promise<void> {
+  async writeKeyRing(data: Buffer, expected?: Buffer | null): Promise<boolean> {
     this.#check();
+    if (expected !== undefined && !sameRing(this.#keyRing, expected)) return false;
     this.#keyRing = Buffer.from(data);
+    return true;
   }
 
   async terminate(): Promise<void> {

@@ -122,6 +122,17 @@ export async function open(url: string, options: OpenOptions = {}): Promise<Sess
 
 type Client = Redis | Cluster;
 
+/** writeKeyRing's compare-and-swap, in one step on the server: ARGV = the new ring, "none" or "equal", the expected ring. */
+const WRITE_RING_IF = `
+local stored = redis.call('GET', KEYS[1])
+if ARGV[2] == 'none' then
+  if stored then return 0 end
+elseif stored ~= ARGV[3] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
+
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
   readonly url: string;
@@ -302,9 +313,15 @@ export class RedisStore implements SessionStore {
     return (await this.#run(() => client.getBuffer(this.#namespaced('keyring')))) ?? undefined;
   }
 
-  async writeKeyRing(data: Buffer): Promise<void> {
+  async writeKeyRing(data: Buffer, expected?: Buffer | null): Promise<boolean> {
     const client = this.#open();
-    await this.#run(() => client.set(this.#namespaced('keyring'), data));
+    const key = this.#namespaced('keyring');
+    if (expected === undefined) {
+      await this.#run(() => client.set(key, data));
+      return true;
+    }
+    const written = await this.#run(() => client.eval(WRITE_RING_IF, 1, key, data, expected === null ? 'none' : 'equal', expected ?? ''));
+    return written === 1;
   }
 
   async terminate(): Promise<void> {

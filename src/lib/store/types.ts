@@ -143,7 +143,12 @@ export interface SessionStore {
   addCounters(delta: Partial<Counters>): Promise<void>;
   /** The ticket-key ring kept in this store, if any (capabilities.keyRing). */
   readKeyRing?(): Promise<Buffer | undefined>;
-  writeKeyRing?(data: Buffer): Promise<void>;
+  /**
+   * Store the ring. With `expected`, only if the stored ring is still those
+   * bytes (null: only if none is stored), in one atomic step: two rotations at
+   * once cannot both commit. Resolves to whether it was written.
+   */
+  writeKeyRing?(data: Buffer, expected?: Buffer | null): Promise<boolean>;
   /** Release connections and file handles. The store is unusable afterwards. */
   terminate(): Promise<void>;
 }

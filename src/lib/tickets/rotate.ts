@@ -7,7 +7,10 @@
  *   3. write every output atomically (each file old or new, never half);
  *   4. write the ring atomically: the commit point. Killed before it, the old
  *      ring stays and the next run redoes the rotation; the new current key is
- *      the old next key either way, which every output already held;
+ *      the old next key either way, which every output already held. A ring
+ *      in a store is written only if it is still the one read in step 2; if
+ *      another run (another host's cron) committed first, its ring wins: the
+ *      outputs are written again from it, and this run goes on with it;
  *   5. push to HAProxy, then run --exec: only after every write succeeded.
  */
 import { spawn } from 'node:child_process';
@@ -43,7 +46,12 @@ export interface RingStorage {
   /** For messages: "/etc/sessctl/ring.json" or the store URL. */
   readonly name: string;
   read(): Promise<KeyRing | undefined>;
-  write(ring: KeyRing): Promise<void>;
+  /**
+   * Write the ring; resolves to whether it was written. A storage without a
+   * lock (a store) writes only if it still holds what read() last returned,
+   * and resolves false if another run changed it meanwhile.
+   */
+  write(ring: KeyRing): Promise<boolean>;
   /** Serialises rotations; resolves to the release function. */
   lock(): Promise<() => Promise<void>>;
 }
@@ -69,6 +77,7 @@ export function fileRing(file: string, options: { onWarning?: (message: string) 
     async write(ring) {
       await removeStaleTemps(file);
       await writeFileAtomic(file, encodeRing(ring));
+      return true;
     },
     async lock() {
       const held = await acquireLock(`${file}.lock`);
@@ -79,8 +88,10 @@ export function fileRing(file: string, options: { onWarning?: (message: string) 
 
 /**
  * A ring kept in a store (the daemon, Redis, the cache file) so a fleet shares
- * it. The store's writeKeyRing is the commit point; the store gives no lock,
- * so run the rotation from one host only.
+ * it. The store's writeKeyRing is the commit point. No lock: rotations on
+ * several hosts at once are told apart by compare-and-swap instead (write
+ * only if the store still holds the ring this storage last read), so one of
+ * them commits and the others find out.
  */
 export function storeRing(store: SessionStore): RingStorage {
   if (!store.capabilities.keyRing || !store.readKeyRing || !store.writeKeyRing) {
@@ -88,13 +99,21 @@ export function storeRing(store: SessionStore): RingStorage {
   }
   const read = store.readKeyRing.bind(store);
   const write = store.writeKeyRing.bind(store);
+  /** What read() last found (null: no ring); undefined before any read, when a write is unconditional (a --push copy). */
+  let seen: Buffer | null | undefined;
   return {
     name: store.url,
     async read() {
       const data = await read();
+      seen = data ?? null;
       return data === undefined ? undefined : decodeRing(data, `in ${store.url}`);
     },
-    write: (ring) => write(encodeRing(ring)),
+    async write(ring) {
+      const data = encodeRing(ring);
+      if (!(await write(data, seen))) return false;
+      seen = data;
+      return true;
+    },
     lock: async () => async () => {},
   };
 }
@@ -148,6 +167,11 @@ export interface RotateReport {
   exec?: { command: string; exitCode: number };
   /** Stores the ring was pushed to. */
   pushed?: string[];
+  /**
+   * Another run committed a rotation between this run's read and its commit:
+   * the keys, outputs, pushes and --exec are those of that run's ring.
+   */
+  rotatedElsewhere?: boolean;
   /** Steps after the commit that failed (the ring and files are rotated). Empty when all went well. */
   failures: string[];
 }
@@ -175,20 +199,24 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateReport> 
     const planned = await plan(ring, options);
     if (options.dryRun) return report(options, ring, status, planned.map((p) => p.report));
 
-    for (const { report: out, files } of planned) {
-      if (out.format === 'nginx') await fs.mkdir(out.path, { mode: 0o700 }).catch(() => {});
-      for (const file of files) {
-        await removeStaleTemps(file.path);
-        await writeFileAtomic(file.path, file.data);
-        if (options.pauseBetweenWritesMs) await sleep(options.pauseBetweenWritesMs);
-      }
+    await writeOutputs(planned, options);
+    let committed = ring;
+    let outputs = planned;
+    // The commit point.
+    if (!(await options.ring.write(ring))) {
+      // Another run committed first (cron on several hosts sharing a store): its ring wins.
+      const winner = await options.ring.read();
+      if (winner === undefined) throw new SessctlError(`the ring in ${options.ring.name} was removed while this run rotated it; nothing was committed: run again`);
+      committed = winner;
+      outputs = await plan(winner, options);
+      await writeOutputs(outputs, options);
     }
-    await options.ring.write(ring); // the commit point
 
-    const result = report(options, ring, status, planned.map((p) => p.report));
+    const result = report(options, committed, status, outputs.map((p) => p.report));
+    if (committed !== ring) result.rotatedElsewhere = true;
     for (const target of options.push ?? []) {
       try {
-        await target.write(ring);
+        await target.write(committed);
         (result.pushed ??= []).push(target.name);
       } catch (err) {
         result.failures.push(`push to ${target.name}: ${err instanceof SessctlError ? err.message : String(err)}`);
@@ -196,7 +224,7 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateReport> 
     }
     if (options.haproxySocket) {
       try {
-        result.haproxy = await pushToHaproxy(options.haproxySocket, ring, now, options.outputs);
+        result.haproxy = await pushToHaproxy(options.haproxySocket, committed, now, options.outputs);
       } catch (err) {
         result.failures.push(`HAProxy push: ${err instanceof SessctlError ? err.message : String(err)}`);
       }
@@ -249,6 +277,18 @@ async function preflight(outputs: OutputSpec[]): Promise<void> {
 
 async function isDir(p: string): Promise<boolean> {
   return (await fs.stat(p).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+/** Write every planned file, each atomically. */
+async function writeOutputs(planned: Planned[], options: RotateOptions): Promise<void> {
+  for (const { report: out, files } of planned) {
+    if (out.format === 'nginx') await fs.mkdir(out.path, { mode: 0o700 }).catch(() => {});
+    for (const file of files) {
+      await removeStaleTemps(file.path);
+      await writeFileAtomic(file.path, file.data);
+      if (options.pauseBetweenWritesMs) await sleep(options.pauseBetweenWritesMs);
+    }
+  }
 }
 
 interface Planned {
