@@ -207,6 +207,7 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateReport> 
       // Another run committed first (cron on several hosts sharing a store): its ring wins.
       const winner = await options.ring.read();
       if (winner === undefined) throw new SessctlError(`the ring in ${options.ring.name} was removed while this run rotated it; nothing was committed: run again`);
+      checkSizes(options.outputs, winner.size);
       committed = winner;
       outputs = await plan(winner, options);
       await writeOutputs(outputs, options);
