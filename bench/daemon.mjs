@@ -37,10 +37,17 @@ const { values: args } = parseArgs({
   options: {
     sessions: { type: 'string', default: '10000' },
     requests: { type: 'string', default: '60000' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const SESSIONS = Number(args.sessions);
 const REQUESTS = Number(args.requests);
+// Each row is measured in ROUNDS rounds of REQUESTS / ROUNDS requests, Redis
+// and the Node servers in turn, and each ratio is the median of the rounds'
+// ratios: on a shared VM whose speed drifts within a minute, a ratio of two
+// figures taken a minute apart measures the drift.
+const ROUNDS = Number(args.rounds);
+const PER_ROUND = Math.floor(REQUESTS / ROUNDS);
 const CONCURRENCY = 50;
 const CPUS = os.cpus().length;
 const SIZES = [200, 1024, 2048];
@@ -175,17 +182,17 @@ spawnSync('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '
 await new Promise((r) => setTimeout(r, 500));
 const redisPid = Number(readFileSync(path.join(tmp, 'redis.pid'), 'utf8'));
 
-function redisGet(size) {
+function redisGet(size, requests = PER_ROUND) {
   // SET first writes the key at SIZE bytes, so GET returns SIZE bytes (GET of a missing key would be a nil).
   const set = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-c', String(CONCURRENCY), '-d', String(size), '-n', '1000', '-q'], { encoding: 'utf8' });
   if (set.status !== 0) throw new Error(`redis-benchmark: ${set.stderr}`);
   return perRequest(redisPid, () => {
-    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'get', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(REQUESTS), '--csv']);
+    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'get', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(requests), '--csv']);
     const line = r.stdout.split('\n').find((l) => l.startsWith('"GET"'));
     if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
     const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
     // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-    return { rps: cols[1], p50: cols[4], p99: cols[6], requests: REQUESTS, generatorCpu: r.cpu };
+    return { rps: cols[1], p50: cols[4], p99: cols[6], requests, generatorCpu: r.cpu };
   });
 }
 
@@ -193,14 +200,14 @@ function abGet(server, size) {
   return perRequest(server.process.pid, () => abRun(server.url, size));
 }
 
-function abRun(daemonUrl, size) {
-  const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(REQUESTS), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`]);
+function abRun(daemonUrl, size, requests = PER_ROUND) {
+  const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(requests), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`]);
   const num = (re) => Number(re.exec(r.stdout)?.[1]);
   const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
   if (!(failed === 0)) throw new Error(`ab: ${failed} failed requests\n${r.stdout}${r.stderr}`);
   const length = num(/Document Length:\s+(\d+) bytes/);
   if (length !== size) throw new Error(`ab: got ${length}-byte answers, expected ${size}`);
-  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), requests: REQUESTS, generatorCpu: r.cpu };
+  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), requests, generatorCpu: r.cpu };
 }
 
 async function clientGet(daemonUrl, size) {
@@ -231,14 +238,36 @@ async function clientGet(daemonUrl, size) {
 redisGet(SIZES[0]);
 for (const d of [single, multi, bare]) if (d) abRun(d.url, SIZES[0]);
 
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+/** One server's rounds as one figure: median rate, ratio (to Redis in the same round), p50 and CPU; the worst p99. */
+function combine(rounds, redisRounds) {
+  return {
+    rps: median(rounds.map((r) => r.rps)),
+    ratio: median(rounds.map((r, i) => r.rps / redisRounds[i].rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: Math.max(...rounds.map((r) => r.p99)),
+    serverUs: median(rounds.map((r) => r.serverUs)),
+    generatorUs: median(rounds.map((r) => r.generatorUs)),
+  };
+}
+
 const rows = [];
 for (const size of SIZES) {
-  const redis = redisGet(size);
-  const floor = abGet(bare, size);
-  const ab = abGet(single, size);
-  const abMulti = multi && abGet(multi, size);
+  const rounds = { redis: [], floor: [], ab: [], abMulti: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    rounds.redis.push(redisGet(size));
+    rounds.floor.push(abGet(bare, size));
+    rounds.ab.push(abGet(single, size));
+    if (multi) rounds.abMulti.push(abGet(multi, size));
+  }
+  const redis = combine(rounds.redis, rounds.redis);
   const client = await clientGet((multi ?? single).url, size);
-  rows.push({ size, redis, floor, ab, abMulti, client });
+  client.ratio = client.rps / redis.rps;
+  rows.push({ size, redis, floor: combine(rounds.floor, rounds.redis), ab: combine(rounds.ab, rounds.redis), abMulti: multi && combine(rounds.abMulti, rounds.redis), client });
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -246,15 +275,16 @@ const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 const out = [];
 out.push(`## bench/daemon (${new Date().toISOString().slice(0, 10)})`, '');
 out.push(`Lookups of one session through \`sessctl serve\` (its own HTTP/1.1 server, backing store: the cache file with ${fmt(SESSIONS)} sessions of each size),`);
-out.push(`${CONCURRENCY} concurrent keep-alive connections, ${fmt(REQUESTS)} requests per row, against \`redis-benchmark -t get -c ${CONCURRENCY} -d SIZE\``);
+out.push(`${CONCURRENCY} concurrent keep-alive connections, ${fmt(REQUESTS)} requests per row in ${ROUNDS} rounds (Redis and each server in turn), against \`redis-benchmark -t get -c ${CONCURRENCY} -d SIZE\``);
 out.push(`on a redis-server started in the same run. ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), Node ${process.version}, load average during the run: ${load}.`);
+out.push('Rates, p50 and CPU: the median of the rounds; p99: the worst round; a ratio: the median of the ratios to Redis in the same round.');
 out.push('');
 const n = multi ? `${CPUS} workers` : '1 process';
 out.push(`| size | Redis GET/s (p50 / p99 ms) | bare Node loop, via ab -k (p50 / p99 ms) | ratio | daemon, 1 process, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via ab -k (p50 / p99 ms) | ratio | daemon, ${n}, via the sessctl client (p50 / p99 ms) | ratio |`);
 out.push('|---|---|---|---|---|---|---|---|---|---|');
 for (const { size, redis, floor, ab, abMulti, client } of rows) {
   const m = abMulti ?? ab;
-  const ratio = (r) => fmt(r.rps / redis.rps, 2);
+  const ratio = (r) => fmt(r.ratio, 2);
   out.push(
     `| ${size} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(floor.rps)} (${floor.p50} / ${floor.p99}) | ${ratio(floor)} | ` +
       `${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${ratio(ab)} | ${fmt(m.rps)} (${m.p50} / ${m.p99}) | ${ratio(m)} | ` +
