@@ -3,7 +3,7 @@
  * clients get a clear error while it is down and carry on after a restart
  * without reopening the store, and SIGTERM lets a request in flight finish.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,3 +121,47 @@ describe('sessctl serve: restarts', () => {
     }
   });
 });
+
+describe('the cache file removed or replaced under the daemon', () => {
+  it('/healthz turns 503 and the log names the file, once; sessions keep being served meanwhile', async () => {
+    const file = path.join(tmp.dir, 'ghost.db');
+    const tokenFile = path.join(tmp.dir, 'token');
+    const ghost = await startServe(['--listen', '127.0.0.1:0', '--store', file, '--token-file', tokenFile]);
+    const store = await openStore(ghost.url, { token: TOKEN });
+    try {
+      const health = async () => {
+        const res = await fetch(`${ghost.url}/healthz`);
+        return { status: res.status, body: (await res.json()) as { status: string; problem?: string } };
+      };
+      expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
+      const kept = testEntry(1, { salt: SALT + 1 });
+      await store.update(kept);
+
+      // An operator "clears the cache" by hand.
+      rmSync(file);
+      const removed = await health();
+      expect(removed.status).toBe(503);
+      expect(removed.body.status).toBe('degraded');
+      // Unauthenticated: no path in the answer; the log has it.
+      expect(JSON.stringify(removed.body)).not.toContain(tmp.dir);
+      expect(ghost.log()).toMatch(/"event":"store_problem".*ghost\.db was removed/);
+      // The daemon still answers from the file it has open.
+      expect((await store.lookup(kept.key))?.der.equals(kept.der)).toBe(true);
+
+      // A new file at the path (a restore, another process creating it) is not the one open either.
+      writeFileSync(file, '');
+      expect((await health()).status).toBe(503);
+      await waitFor(() => /ghost\.db was replaced/.test(ghost.log()));
+      await health();
+      expect(ghost.log().match(/was replaced/g)).toHaveLength(1);
+    } finally {
+      await store.terminate();
+      await ghost.stop();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !condition(); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(condition()).toBe(true);
+}

@@ -80,6 +80,9 @@ export const DEFAULT_LIMITS: DaemonLimits = {
   maxConnections: 4096,
 };
 
+/** How often the daemon asks the store whether it needs attention (a removed cache file, say). */
+export const HEALTH_CHECK_MS = 10_000;
+
 /** How long close() waits for requests in flight before cutting connections. */
 export const DEFAULT_GRACE_MS = 10_000;
 
@@ -166,6 +169,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let lastDropLog = 0;
   let dropped = 0;
 
+  /** The store's health (store.health), logged once when it turns bad; checked by /healthz and every HEALTH_CHECK_MS. */
+  let reported: string | undefined;
+  const checkHealth = async (): Promise<string | undefined> => {
+    const problem = await store.health?.();
+    if (problem !== undefined && problem !== reported) log({ level: 'error', event: 'store_problem', message: problem });
+    reported = problem;
+    return problem;
+  };
+  let healthTimer: NodeJS.Timeout | undefined;
+
   const handle = async (request: HttpRequest): Promise<HttpReply> => {
     const started = process.hrtime.bigint();
     let route = 'unknown';
@@ -208,6 +221,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (path === '/healthz') {
       named('healthz');
       await store.size();
+      // Unauthenticated: the problem is named, its details (paths) go to the log.
+      if ((await checkHealth()) !== undefined) return json(503, { status: 'degraded', problem: 'the backing store needs attention: see the daemon\'s log' });
       return json(200, { status: 'ok' });
     }
     const authorization = req.headers.authorization;
@@ -442,10 +457,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${scheme}://${urlHost}:${address.port}`;
   log({ level: 'info', event: 'listening', url, store: store.url, kind: store.kind, auth: tokenCheck !== undefined, clientCerts: options.tls?.ca !== undefined });
+  healthTimer = setInterval(() => void checkHealth().catch(() => {}), HEALTH_CHECK_MS);
+  healthTimer.unref();
 
   let closed: Promise<void> | undefined;
   const close = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
     closed ??= (async () => {
+      clearInterval(healthTimer);
       log({ level: 'info', event: 'stopping', inFlight: connections.inFlight });
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await connections.close(graceMs);

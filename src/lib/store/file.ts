@@ -262,9 +262,12 @@ export class FileStore implements SessionStore {
   readonly #deleteTx: (key: string) => boolean;
   readonly #addCountersTx: (delta: [string, number][]) => void;
   readonly #writeKeyRingTx: (data: Buffer, expected: Buffer | null | undefined) => boolean;
+  /** The file as opened: a later `rm` or `mv` of the path does not move this process to another file. */
+  readonly #opened: Stats;
 
   private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number, slotFn: (key: string) => number) {
     this.#db = db;
+    this.#opened = statSync(file);
     this.#mmapBytes = mmapBytes;
     this.#slotOf = slotFn;
     db.pragma(`mmap_size = ${mmapBytes}`);
@@ -469,6 +472,23 @@ export class FileStore implements SessionStore {
 
   async writeKeyRing(data: Buffer, expected?: Buffer | null): Promise<boolean> {
     return this.#run(() => this.#writeKeyRingTx(data, expected));
+  }
+
+  /**
+   * Whether the path still names the file this store has open. After `rm` or
+   * `mv` (or a restore over it) this process goes on with the old file, which
+   * no other process sees and whose sessions are gone when this one stops.
+   */
+  async health(): Promise<string | undefined> {
+    let now: Stats | undefined;
+    try {
+      now = statOrUndefined(this.file);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    const what = now === undefined ? 'removed' : now.ino !== this.#opened.ino || now.dev !== this.#opened.dev ? 'replaced' : undefined;
+    if (what === undefined) return undefined;
+    return `the cache file ${this.file} was ${what} while this process had it open: it still uses the old file, which other processes do not see and which is lost when it stops; restart it`;
   }
 
   async terminate(): Promise<void> {

@@ -149,6 +149,13 @@ export interface SessionStore {
    * once cannot both commit. Resolves to whether it was written.
    */
   writeKeyRing?(data: Buffer, expected?: Buffer | null): Promise<boolean>;
+  /**
+   * Optional: a problem an operator must act on that does not fail requests
+   * (the cache file removed or replaced while this process has it open), in
+   * one line; undefined when there is none. Long-running users (the daemon)
+   * check it now and then.
+   */
+  health?(): Promise<string | undefined>;
   /** Release connections and file handles. The store is unusable afterwards. */
   terminate(): Promise<void>;
 }
