@@ -3,10 +3,14 @@
  * misses, timeouts, eviction, auto-clear, modes, and the handshake path
  * surviving a dead or silent store. The clock is the test's.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeSession, encodeSession } from '../../src/lib/session/codec.js';
 import { SessionCache, sessionIdContextOf, type CacheOptions } from '../../src/lib/tls/cache.js';
+import { FileStore } from '../../src/lib/store/file.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
 import type { SessionStore } from '../../src/lib/store/types.js';
 import { CLIENT_TLS12, CLIENT_TLS13, SERVER_TLS12, makeSession, masterKeyHex } from './sessions.js';
@@ -235,6 +239,28 @@ describe('a store that fails', () => {
     const s = makeSession(SERVER_TLS12, 1, { time: T0 });
     expect(await cache.findServerSession(s.id)).toBeUndefined();
     expect(cache.storeErrors).toBe(1);
+  });
+});
+
+describe('a cache file removed under a running server', () => {
+  it('says so in one log line, once, and handshakes go on', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-cache-health-'));
+    const file = path.join(dir, 'sessions.db');
+    const store = await FileStore.open(file);
+    try {
+      const { cache, lines } = setup({ countersFlushMs: 0 }, store);
+      const s = makeSession(SERVER_TLS12, 1, { time: T0, timeout: 300 });
+      await cache.saveServerSession(s.id, s.der);
+      rmSync(file);
+      for (let i = 0; i < 3; i++) expect((await cache.findServerSession(s.id))?.equals(s.der)).toBe(true);
+      await cache.settled();
+      for (let i = 0; i < 50 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^session store: the cache file .*sessions\.db was removed while this process had it open/);
+    } finally {
+      await store.terminate();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -37,6 +37,9 @@ export const DEFAULT_STORE_TIMEOUT_MS = 2000;
 /** How often counted hits, misses... are written to the store, by default. */
 export const DEFAULT_COUNTERS_FLUSH_MS = 1000;
 
+/** How often, at most, the cache asks its store whether it needs attention (store.health). */
+const HEALTH_CHECK_MS = 10_000;
+
 /** At most one store-error line per this many milliseconds; the rest are counted in the next line. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -134,6 +137,8 @@ export class SessionCache {
   readonly #background = new Set<Promise<unknown>>();
   #lastErrorLogAt = -Infinity;
   #unloggedErrors = 0;
+  #healthCheckedAt = -Infinity;
+  #healthReported: string | undefined;
 
   constructor(readonly store: SessionStore, options: CacheOptions = {}) {
     this.mode = options.mode ?? 'both';
@@ -384,6 +389,7 @@ export class SessionCache {
   #flushCounters(): void {
     clearTimeout(this.#countersTimer);
     this.#countersTimer = undefined;
+    this.#checkHealth();
     if (this.#countersFlush) return;
     this.#countersFlush = (async () => {
       while (Object.keys(this.#pendingCounters).length > 0) {
@@ -404,6 +410,25 @@ export class SessionCache {
    * Run one store operation: its result, or null when the store failed or
    * (`timed`: on the handshake path) did not answer in time; counted and logged.
    */
+  /**
+   * Ask the store whether it needs attention (store.health: the cache file
+   * removed or replaced under this process), at most every
+   * HEALTH_CHECK_MS, from the counters' flush, so only while handshakes
+   * happen; log a problem once, when it appears.
+   */
+  #checkHealth(): void {
+    const now = Date.now();
+    if (this.store.health === undefined || now - this.#healthCheckedAt < HEALTH_CHECK_MS) return;
+    this.#healthCheckedAt = now;
+    this.store.health().then(
+      (problem) => {
+        if (problem !== undefined && problem !== this.#healthReported) this.#log(`session store: ${problem}`);
+        this.#healthReported = problem;
+      },
+      () => {},
+    );
+  }
+
   async #guard<T>(operation: string, work: () => Promise<T>, timed = true): Promise<T | null> {
     let timer: NodeJS.Timeout | undefined;
     try {
