@@ -112,15 +112,8 @@ export interface ErrorBody {
   error: { message: string; code: string };
 }
 
-/** The entry's fields but `der` and `size`, named one by one: a rest spread costs a microsecond on the lookup path. */
 export function metaOf(entry: Entry): EntryMeta {
-  const meta: EntryMeta = {
-    key: entry.key, role: entry.role, createdAt: entry.createdAt, insertedAt: entry.insertedAt, expiresAt: entry.expiresAt,
-    protocol: entry.protocol, cipher: entry.cipher, hasTicket: entry.hasTicket,
-  };
-  if (entry.partialKey !== undefined) meta.partialKey = entry.partialKey;
-  if (entry.sni !== undefined) meta.sni = entry.sni;
-  if (entry.alpn !== undefined) meta.alpn = entry.alpn;
+  const { der: _der, size: _size, ...meta } = entry;
   return meta;
 }
 

@@ -23,6 +23,7 @@ import tls from 'node:tls';
 import { SessctlError, usageError } from '../errors.js';
 import { decodeSession } from '../session/codec.js';
 import { flushSessions } from '../store/flush.js';
+import { HEALTH_CHECK_MS, healthCheck } from '../store/health.js';
 import type { Entry, SessionStore } from '../store/types.js';
 import { TokenCheck } from './auth.js';
 import { Http1Connections, type HttpReply, type HttpRequest } from './http1.js';
@@ -79,9 +80,6 @@ export const DEFAULT_LIMITS: DaemonLimits = {
   keepAliveTimeoutMs: 65_000,
   maxConnections: 4096,
 };
-
-/** How often the daemon asks the store whether it needs attention (a removed cache file, say). */
-export const HEALTH_CHECK_MS = 10_000;
 
 /** How long close() waits for requests in flight before cutting connections. */
 export const DEFAULT_GRACE_MS = 10_000;
@@ -169,14 +167,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let lastDropLog = 0;
   let dropped = 0;
 
-  /** The store's health (store.health), logged once when it turns bad; checked by /healthz and every HEALTH_CHECK_MS. */
-  let reported: string | undefined;
-  const checkHealth = async (): Promise<string | undefined> => {
-    const problem = await store.health?.();
-    if (problem !== undefined && problem !== reported) log({ level: 'error', event: 'store_problem', message: problem });
-    reported = problem;
-    return problem;
-  };
+  /** The store's health, logged once when it turns bad; checked by /healthz and every HEALTH_CHECK_MS. */
+  const checkHealth = healthCheck(store, (problem) => log({ level: 'error', event: 'store_problem', message: problem }));
   let healthTimer: NodeJS.Timeout | undefined;
 
   const handle = async (request: HttpRequest): Promise<HttpReply> => {

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import { summarizeSession } from '../session/summary.js';
 import { entryFromDer } from '../store/entry.js';
+import { HEALTH_CHECK_MS, healthCheck } from '../store/health.js';
 import { nowSeconds, type Counters, type Entry, type Role, type SessionStore } from '../store/types.js';
 
 export type CacheMode = 'off' | 'server' | 'client' | 'both';
@@ -36,9 +37,6 @@ export const DEFAULT_STORE_TIMEOUT_MS = 2000;
 
 /** How often counted hits, misses... are written to the store, by default. */
 export const DEFAULT_COUNTERS_FLUSH_MS = 1000;
-
-/** How often, at most, the cache asks its store whether it needs attention (store.health). */
-const HEALTH_CHECK_MS = 10_000;
 
 /** At most one store-error line per this many milliseconds; the rest are counted in the next line. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
@@ -138,7 +136,7 @@ export class SessionCache {
   #lastErrorLogAt = -Infinity;
   #unloggedErrors = 0;
   #healthCheckedAt = -Infinity;
-  #healthReported: string | undefined;
+  readonly #checkHealth: () => Promise<string | undefined>;
 
   constructor(readonly store: SessionStore, options: CacheOptions = {}) {
     this.mode = options.mode ?? 'both';
@@ -159,6 +157,7 @@ export class SessionCache {
     this.#countersFlushMs = options.countersFlushMs ?? DEFAULT_COUNTERS_FLUSH_MS;
     this.#now = options.now ?? nowSeconds;
     this.#log = options.logger ?? defaultLogger;
+    this.#checkHealth = healthCheck(store, (problem) => this.#log(`session store: ${problem}`));
   }
 
   /** True when the cache works for `role` in its mode. */
@@ -389,7 +388,7 @@ export class SessionCache {
   #flushCounters(): void {
     clearTimeout(this.#countersTimer);
     this.#countersTimer = undefined;
-    this.#checkHealth();
+    this.#watchHealth();
     if (this.#countersFlush) return;
     this.#countersFlush = (async () => {
       while (Object.keys(this.#pendingCounters).length > 0) {
@@ -416,17 +415,11 @@ export class SessionCache {
    * HEALTH_CHECK_MS, from the counters' flush, so only while handshakes
    * happen; log a problem once, when it appears.
    */
-  #checkHealth(): void {
+  #watchHealth(): void {
     const now = Date.now();
     if (this.store.health === undefined || now - this.#healthCheckedAt < HEALTH_CHECK_MS) return;
     this.#healthCheckedAt = now;
-    this.store.health().then(
-      (problem) => {
-        if (problem !== undefined && problem !== this.#healthReported) this.#log(`session store: ${problem}`);
-        this.#healthReported = problem;
-      },
-      () => {},
-    );
+    this.#checkHealth().catch(() => {});
   }
 
   async #guard<T>(operation: string, work: () => Promise<T>, timed = true): Promise<T | null> {
