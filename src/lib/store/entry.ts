@@ -33,8 +33,7 @@ export function normaliseKey(input: string): string {
 
 /**
  * Build the store entry for a session from its DER (throws SessctlError on bad
- * DER). Reads only the summary fields (summarizeSession): stores call this for
- * every entry they list. Validate untrusted input with decodeSession first.
+ * DER, as decodeSession does).
  */
 export function entryFromDer(der: Buffer, options: EntryOptions): Entry {
   return entryFromSummary(summarizeSession(der), der, options);

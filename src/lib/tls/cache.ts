@@ -468,8 +468,7 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The session_id_context field ([4], ssl/ssl_asn1.c) of a stored session:
- * undefined when absent, null when the DER is malformed. The summary reader,
- * not a full decodeSession: this runs on every resumption.
+ * undefined when absent, null when the DER is malformed.
  */
 export function sessionIdContextOf(der: Buffer): Buffer | undefined | null {
   try {
