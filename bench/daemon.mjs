@@ -20,6 +20,10 @@
 //   loops over random keys, a 50-socket keep-alive pool; exact percentiles),
 //   which is what a TLS server using the daemon pays.
 //
+// Updates too (PUT, which checks the body is an SSL_SESSION), against
+// `redis-benchmark -t set`: a TLS server stores every new session, so a fleet
+// sends as many updates as full handshakes. One process, via `ab -k -u`.
+//
 //   npm run build && node bench/daemon.mjs [--sessions N] [--requests N]
 //
 // Prints a Markdown section for docs/BENCHMARKS.md.
@@ -54,6 +58,7 @@ const SIZES = [200, 1024, 2048];
 const TOKEN = randomBytes(24).toString('hex');
 
 const { FileStore } = await import(path.join(ROOT, 'dist/lib/store/file.js'));
+const { decodeSession, encodeSession } = await import(path.join(ROOT, 'dist/lib/session/codec.js'));
 const { openStore } = await import(path.join(ROOT, 'dist/lib/store/open.js'));
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-daemon-'));
@@ -200,6 +205,44 @@ function abGet(server, size) {
   return perRequest(server.process.pid, () => abRun(server.url, size));
 }
 
+function redisSet(size, requests = PER_ROUND) {
+  return perRequest(redisPid, () => {
+    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(requests), '--csv']);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('"SET"'));
+    if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
+    const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
+    return { rps: cols[1], p50: cols[4], p99: cols[6], requests, generatorCpu: r.cpu };
+  });
+}
+
+// A real session of about SIZE bytes for the PUT body (the daemon decodes it):
+// the smallest vector, its ticket field padded out with random bytes.
+const BASE_SESSION = decodeSession(readFileSync(path.join(ROOT, 'test/fixtures/vectors/07-server-tls12-dhe-rsa-aes128gcm-alpn.der')));
+const updateBodies = {};
+for (const size of SIZES) {
+  let der = encodeSession(BASE_SESSION);
+  // The ticket field's own header grows with it: adjust until the size is right.
+  for (let padding = size - der.length; der.length !== size && padding > 0; padding -= der.length - size) {
+    der = encodeSession({ ...BASE_SESSION, ticket: randomBytes(padding) });
+  }
+  const key = keyOf(size, SESSIONS + 1);
+  const now = Math.floor(Date.now() / 1000);
+  const meta = { key, role: 'server', createdAt: now, insertedAt: now, expiresAt: now + 7200, protocol: 'TLSv1.2', cipher: 'DHE-RSA-AES128-GCM-SHA256', hasTicket: true };
+  writeFileSync(path.join(tmp, `put-${size}.der`), der);
+  updateBodies[size] = { file: path.join(tmp, `put-${size}.der`), key, meta: JSON.stringify(meta), length: der.length };
+}
+
+function abPut(server, size, requests = PER_ROUND) {
+  const body = updateBodies[size];
+  return perRequest(server.process.pid, () => {
+    const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(requests), '-u', body.file, '-T', 'application/octet-stream', '-H', `sessctl-entry: ${body.meta}`, '-H', `Authorization: Bearer ${TOKEN}`, `${server.url}/v1/sessions/${body.key}`]);
+    const num = (re) => Number(re.exec(r.stdout)?.[1]);
+    const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
+    if (!(failed === 0)) throw new Error(`ab: ${failed} failed requests\n${r.stdout}${r.stderr}`);
+    return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), requests, generatorCpu: r.cpu };
+  });
+}
+
 function abRun(daemonUrl, size, requests = PER_ROUND) {
   const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(requests), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`]);
   const num = (re) => Number(re.exec(r.stdout)?.[1]);
@@ -270,6 +313,16 @@ for (const size of SIZES) {
   rows.push({ size, redis, floor: combine(rounds.floor, rounds.redis), ab: combine(rounds.ab, rounds.redis), abMulti: multi && combine(rounds.abMulti, rounds.redis), client });
 }
 
+const updates = [];
+for (const size of SIZES) {
+  const rounds = { redis: [], ab: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    rounds.redis.push(redisSet(size));
+    rounds.ab.push(abPut(single, size));
+  }
+  updates.push({ size, length: updateBodies[size].length, redis: combine(rounds.redis, rounds.redis), ab: combine(rounds.ab, rounds.redis) });
+}
+
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 const out = [];
@@ -299,6 +352,14 @@ out.push('|---|---|---|---|---|');
 for (const { size, redis, floor, ab, abMulti } of rows) {
   const us = (r) => (r ? `${fmt(r.serverUs, 1)} / ${fmt(r.generatorUs, 1)}` : '-');
   out.push(`| ${size} B | ${us(redis)} | ${us(floor)} | ${us(ab)} | ${us(abMulti)} |`);
+}
+out.push('');
+out.push(`Updates: PUT of one session (a real SSL_SESSION, checked by the daemon, then written to the cache file), ${CONCURRENCY} keep-alive connections, against \`redis-benchmark -t set\`:`);
+out.push('');
+out.push('| size | Redis SET/s (p50 / p99 ms) | daemon, 1 process, PUT/s via ab -k (p50 / p99 ms) | ratio | CPU µs per request: redis-server / daemon |');
+out.push('|---|---|---|---|---|');
+for (const { length, redis, ab } of updates) {
+  out.push(`| ${length} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${fmt(ab.ratio, 2)} | ${fmt(redis.serverUs, 1)} / ${fmt(ab.serverUs, 1)} |`);
 }
 out.push('');
 process.stdout.write(`${out.join('\n')}\n`);

@@ -26,6 +26,7 @@ import { flushSessions } from '../store/flush.js';
 import { HEALTH_CHECK_MS, healthCheck } from '../store/health.js';
 import type { Entry, SessionStore } from '../store/types.js';
 import { TokenCheck } from './auth.js';
+import { UpdateBatcher } from './batch.js';
 import { Http1Connections, type HttpReply, type HttpRequest } from './http1.js';
 import { Metrics, METRICS_TYPE, type MetricsSnapshot } from './metrics.js';
 import {
@@ -164,6 +165,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   /** The Authorization header each connection was last accepted with. */
   const acceptedOn = new WeakMap<object, string>();
   const metrics = new Metrics();
+  const updates = new UpdateBatcher(store);
   let lastDropLog = 0;
   let dropped = 0;
 
@@ -259,7 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         } catch (err) {
           throw new ProtocolError(`the body is not an SSL_SESSION in DER: ${(err as Error).message}`);
         }
-        await store.update(entry);
+        await updates.update(entry);
         return { status: 204 };
       }
       if (method === 'DELETE') {

@@ -118,6 +118,12 @@ export interface SessionStore {
   lookup(key: SessionKey): Promise<Entry | undefined>;
   /** Insert, or replace an existing entry (TSSslSessionInsert). Counts `inserts`. */
   update(entry: Entry): Promise<void>;
+  /**
+   * Optional: `update` of many entries in one step (the cache file: one
+   * transaction), in order; resolves to how many. The daemon commits the
+   * updates that arrive together with it (daemon/batch.ts).
+   */
+  updateMany?(entries: Iterable<Entry>): Promise<number>;
   /** Remove; true when something was removed. Counts `removals`. */
   delete(key: SessionKey): Promise<boolean>;
   /**
