@@ -3,9 +3,9 @@
  *
  * This used to be a second reader beside decodeSession, when decodeSession
  * went through asn1js (0.2 ms a session, which made `list` over a million
- * sessions in Redis take minutes). decodeSession now reads the bytes directly
- * (codec.ts: readSession) in about the time the second reader took, so a
- * summary is a decoded session's fields, with the same checks and errors.
+ * sessions in Redis take minutes). decodeSession now reads the bytes itself
+ * in about the time the second reader took, so a summary is a decoded
+ * session's fields, with the same checks and errors.
  */
 import { decodeSession } from './codec.js';
 
