@@ -1,0 +1,304 @@
+/**
+ * A small HTTP/1.1 client for the daemon backend: one request at a time per
+ * connection, a keep-alive pool, plain TCP or TLS.
+ *
+ * Why not node:http: a TLS server looks sessions up on its handshake path,
+ * in its own process. Through node:http's Agent a lookup cost the caller
+ * 150-180 µs of CPU (measured: docs/BENCHMARKS.md), about what the
+ * resumption it serves costs. The daemon speaks a narrow HTTP (fixed routes,
+ * Content-Length bodies, no chunked answers), and so does this client.
+ *
+ * - Pool: idle connections are reused newest first, closed after `idleMs`;
+ *   at most `maxSockets` open, further requests wait their turn.
+ * - A request on a reused connection that fails before any answer arrives
+ *   (the daemon closed it while idle: a restart, a worker replaced) fails
+ *   with `reusedSocket` set, so the caller can send it once more on a new one.
+ * - One deadline per request (`timeoutMs`): connect, TLS, sending, the whole
+ *   answer. An answer larger than `maxAnswerBytes` fails.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+
+export interface Http1ClientOptions {
+  host: string;
+  port: number;
+  /** TLS to the daemon (https://): CA, client certificate and key. */
+  tls?: Pick<tls.ConnectionOptions, 'ca' | 'cert' | 'key'>;
+  timeoutMs: number;
+  idleMs: number;
+  maxSockets: number;
+  maxAnswerBytes: number;
+}
+
+export interface Http1Answer {
+  status: number;
+  /** Header values by lower-case name (a repeated header: the last). */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** A request failure; `reusedSocket`: it went out on a pooled connection that had served requests before. */
+export type Http1Failure = Error & { code?: string; reusedSocket?: boolean };
+
+interface Pending {
+  head: string;
+  body: Buffer | undefined;
+  headOnly: boolean;
+  resolve: (answer: Http1Answer) => void;
+  reject: (err: Http1Failure) => void;
+  timer: NodeJS.Timeout | undefined;
+  /** Set once a connection takes it. */
+  connection: Connection | undefined;
+}
+
+const CRLF2 = Buffer.from('\r\n\r\n');
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |$)/;
+
+export class Http1Client {
+  readonly #options: Http1ClientOptions;
+  readonly #idle: Connection[] = [];
+  readonly #connections = new Set<Connection>();
+  readonly #queue: Pending[] = [];
+  #open = 0;
+  #destroyed = false;
+
+  constructor(options: Http1ClientOptions) {
+    this.#options = options;
+  }
+
+  /** Send one request (`path` with its query); `headers` without Host and Content-Length, which are added. */
+  request(method: string, path: string, headers: Record<string, string>, body?: Buffer, fresh = false): Promise<Http1Answer> {
+    if (this.#destroyed) return Promise.reject(Object.assign(new Error('client closed'), { code: 'ECONNABORTED' }));
+    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.#hostHeader()}\r\n`;
+    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+    if (body !== undefined) head += `content-length: ${body.length}\r\n`;
+    head += '\r\n';
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { head, body, headOnly: method === 'HEAD', resolve, reject, timer: undefined, connection: undefined };
+      pending.timer = setTimeout(() => {
+        const err: Http1Failure = Object.assign(new Error('timed out'), { code: 'ETIMEDOUT_SESSCTL' });
+        if (pending.connection === undefined) {
+          const at = this.#queue.indexOf(pending);
+          if (at >= 0) this.#queue.splice(at, 1);
+          reject(err);
+        } else pending.connection.fail(err);
+      }, this.#options.timeoutMs);
+      if (fresh) this.#connect(pending, false);
+      else this.#dispatch(pending);
+    });
+  }
+
+  /** Close every connection; requests under way fail. */
+  destroy(): void {
+    this.#destroyed = true;
+    const closed = () => Object.assign(new Error('client closed'), { code: 'ECONNABORTED' });
+    for (const p of this.#queue.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(closed());
+    }
+    this.#idle.length = 0;
+    for (const c of this.#connections) c.fail(closed());
+  }
+
+  #hostHeader(): string {
+    const { host, port } = this.#options;
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  #dispatch(pending: Pending): void {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) idle.send(pending);
+    else if (this.#open < this.#options.maxSockets) this.#connect(pending, true);
+    else this.#queue.push(pending);
+  }
+
+  #connect(pending: Pending, pooled: boolean): void {
+    this.#open += 1;
+    const { host, port } = this.#options;
+    const socket =
+      this.#options.tls === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({ host, port, ...this.#options.tls, ALPNProtocols: ['http/1.1'], ...(net.isIP(host) === 0 ? { servername: host } : {}) }).setNoDelay(true);
+    const connection = new Connection(socket, this.#options, pooled ? (c) => this.#release(c) : (c) => c.close(), () => {
+      this.#open -= 1;
+      this.#connections.delete(connection);
+      const at = this.#idle.indexOf(connection);
+      if (at >= 0) this.#idle.splice(at, 1);
+      // A slot is free: a waiting request gets a connection.
+      const next = this.#queue.shift();
+      if (next !== undefined) this.#dispatch(next);
+    });
+    this.#connections.add(connection);
+    connection.send(pending);
+  }
+
+  /** A connection done with its request: the next waiting request, or the idle pool. */
+  #release(connection: Connection): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) connection.send(next);
+    else if (this.#destroyed) connection.close();
+    else this.#idle.push(connection);
+  }
+}
+
+/** Longest answer head accepted. */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+class Connection {
+  readonly #socket: net.Socket;
+  readonly #options: Http1ClientOptions;
+  readonly #onDone: (c: Connection) => void;
+  #pending: Pending | undefined;
+  /** Requests answered on this connection so far. */
+  #served = 0;
+  /** Whether any byte of the current answer has arrived. */
+  #receivedAny = false;
+  /** The answer's head so far, until its blank line. */
+  #head: Buffer | undefined;
+  #status = 0;
+  #headers: Record<string, string> = {};
+  /** -1: head not read yet; -2: no Content-Length, the body ends when the daemon closes. */
+  #bodyLength = -1;
+  #bodyChunks: Buffer[] = [];
+  #bodyReceived = 0;
+  #keepAlive = true;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(socket: net.Socket, options: Http1ClientOptions, onDone: (c: Connection) => void, onClose: () => void) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#onDone = onDone;
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('error', (err: Http1Failure) => this.fail(err));
+    socket.on('end', () => this.#ended());
+    socket.on('close', () => {
+      this.#closed = true;
+      clearTimeout(this.#idleTimer);
+      this.fail(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
+      onClose();
+    });
+  }
+
+  send(pending: Pending): void {
+    clearTimeout(this.#idleTimer);
+    pending.connection = this;
+    this.#pending = pending;
+    this.#receivedAny = false;
+    this.#head = undefined;
+    this.#bodyLength = -1;
+    this.#bodyChunks = [];
+    this.#bodyReceived = 0;
+    if (this.#closed) return this.fail(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
+    if (pending.body === undefined || pending.body.length === 0) this.#socket.write(pending.head, 'latin1');
+    else {
+      this.#socket.cork();
+      this.#socket.write(pending.head, 'latin1');
+      this.#socket.write(pending.body);
+      this.#socket.uncork();
+    }
+  }
+
+  /** Fail the request under way (if any) and drop the connection. */
+  fail(err: Http1Failure): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (!this.#closed) this.#socket.destroy();
+    if (pending === undefined) return;
+    clearTimeout(pending.timer);
+    // Nothing came back, on a connection that had served requests: it was closed while idle.
+    if (this.#served > 0 && !this.#receivedAny) err.reusedSocket = true;
+    pending.reject(err);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #ended(): void {
+    // An answer without Content-Length ends when the daemon closes its side.
+    if (this.#pending !== undefined && this.#bodyLength === -2) return this.#answer();
+    this.fail(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
+  }
+
+  #receive(chunk: Buffer): void {
+    const pending = this.#pending;
+    if (pending === undefined) {
+      // Nothing was asked: a server that talks out of turn is not one to trust.
+      this.#socket.destroy();
+      return;
+    }
+    this.#receivedAny = true;
+    let rest = chunk;
+    if (this.#bodyLength === -1) {
+      const data = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
+      const headEnd = data.indexOf(CRLF2);
+      if (headEnd < 0) {
+        if (data.length > MAX_HEAD_BYTES) return this.fail(Object.assign(new Error('answer head too large'), { code: 'ESESSCTL_MALFORMED' }));
+        this.#head = data;
+        return;
+      }
+      this.#head = undefined;
+      if (!this.#parseHead(data.toString('latin1', 0, headEnd), pending.headOnly)) return;
+      rest = data.subarray(headEnd + 4);
+    }
+    if (rest.length > 0) {
+      this.#bodyChunks.push(rest);
+      this.#bodyReceived += rest.length;
+    }
+    if (this.#bodyReceived > this.#options.maxAnswerBytes) return this.fail(Object.assign(new Error('answer too large'), { code: 'ESESSCTL_TOO_LARGE' }));
+    if (this.#bodyLength === -2 || this.#bodyReceived < this.#bodyLength) return;
+    if (this.#bodyReceived > this.#bodyLength) return this.fail(Object.assign(new Error('more bytes than the answer holds'), { code: 'ESESSCTL_MALFORMED' }));
+    this.#answer();
+  }
+
+  /** Status and headers; false (and the request failed) when they are not HTTP/1.1 as the daemon speaks it. */
+  #parseHead(head: string, headOnly: boolean): boolean {
+    const lines = head.split('\r\n');
+    const status = STATUS_LINE.exec(lines[0]!);
+    const malformed = (what: string): false => {
+      this.fail(Object.assign(new Error(what), { code: 'ESESSCTL_MALFORMED' }));
+      return false;
+    };
+    if (status === null) return malformed('not an HTTP/1.1 answer');
+    const headers: Record<string, string> = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) return malformed('a malformed header line');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    if (headers['transfer-encoding'] !== undefined) return malformed('a chunked answer (the daemon sends Content-Length)');
+    this.#status = Number(status[1]);
+    this.#headers = headers;
+    this.#keepAlive = headers.connection?.toLowerCase() !== 'close';
+    const declared = headers['content-length'];
+    if (headOnly || this.#status === 204 || this.#status === 304) this.#bodyLength = 0;
+    else if (declared === undefined) {
+      this.#bodyLength = -2;
+      this.#keepAlive = false;
+    } else if (/^\d{1,15}$/.test(declared)) {
+      this.#bodyLength = Number(declared);
+      if (this.#bodyLength > this.#options.maxAnswerBytes) {
+        this.fail(Object.assign(new Error('answer too large'), { code: 'ESESSCTL_TOO_LARGE' }));
+        return false;
+      }
+    } else return malformed('a malformed Content-Length');
+    return true;
+  }
+
+  #answer(): void {
+    const pending = this.#pending!;
+    this.#pending = undefined;
+    this.#served += 1;
+    clearTimeout(pending.timer);
+    // Each read is a buffer of its own (Node allocates one per read): the body can keep it.
+    const body = this.#bodyChunks.length === 1 ? this.#bodyChunks[0]! : Buffer.concat(this.#bodyChunks, this.#bodyReceived);
+    this.#bodyChunks = [];
+    pending.resolve({ status: this.#status, headers: this.#headers, body });
+    if (!this.#keepAlive || this.#closed) return this.close();
+    this.#idleTimer = setTimeout(() => this.close(), this.#options.idleMs);
+    this.#idleTimer.unref();
+    this.#onDone(this);
+  }
+}
