@@ -2,7 +2,7 @@
  * The daemon backend: `--store https://HOST:PORT` (or `http://` on loopback)
  * speaks to `sessctl serve` (src/lib/daemon, wire format in protocol.ts).
  *
- * - A keep-alive pool (http1-client.ts, not node:http: a third of the CPU per
+ * - A keep-alive pool (http1-client.ts, not node:http: about half the CPU per
  *   lookup, which TLS servers pay on the handshake path): connections are
  *   reused, and a pooled connection the daemon closed (a restart) is
  *   replaced on the next request without reopening the store.
