@@ -4,7 +4,10 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startDaemon } from '../../src/lib/daemon/server.js';
 import { Http1Client, type Http1ClientOptions, type Http1Failure } from '../../src/lib/store/http1-client.js';
+import { MemoryStore } from '../../src/lib/store/memory.js';
+import { openStore } from '../../src/lib/store/open.js';
 
 type Answerer = (request: string, socket: net.Socket) => void;
 
@@ -217,5 +220,21 @@ describe('Http1Client', () => {
     expect((await underWay).code).toBe('ECONNABORTED');
     expect((await waiting).code).toBe('ECONNABORTED');
     expect((await failure(c.request('GET', '/3', {}))).code).toBe('ECONNABORTED');
+  });
+});
+
+describe('the daemon backend over it', () => {
+  it('https:// to a plain-HTTP daemon: one line that says so, at once', async () => {
+    const daemon = await startDaemon({ store: new MemoryStore(), host: '127.0.0.1', port: 0, token: 'tok', log: () => {} });
+    try {
+      const started = Date.now();
+      await expect(openStore(`https://127.0.0.1:${daemon.port}`, { token: 'tok' })).rejects.toThrow(
+        `sessctl daemon https://127.0.0.1:${daemon.port} does not speak TLS on this port: is it http://?`,
+      );
+      // Not the 5 s request deadline, nor the daemon's 10 s head timeout.
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await daemon.close();
+    }
   });
 });

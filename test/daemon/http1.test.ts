@@ -160,6 +160,22 @@ describe('the daemon on the wire', () => {
     expect(clientErrors).toContain('header_overflow');
   });
 
+  it('refuses at once what cannot start a request line, a TLS handshake by name (not after the head timeout)', async () => {
+    // The start of a TLS 1.2 ClientHello record: no line end will come.
+    const clientHello = Buffer.from('16030100c4010000c00303', 'hex');
+    const started = Date.now();
+    const tlsAnswer = await exchange([clientHello]);
+    expect(statuses(tlsAnswer.text)).toEqual([400]);
+    expect(tlsAnswer.text).toContain('a TLS handshake on a plain-HTTP port');
+    expect(tlsAnswer.closed).toBe(true);
+    expect(clientErrors).toContain('tls_on_plain_http');
+    const binary = await exchange([Buffer.from([0x00, 0x01, 0x02])]);
+    expect(statuses(binary.text)).toEqual([400]);
+    expect(binary.text).toContain('not an HTTP/1.x request');
+    // Both before the 400 ms head timeout, which would have answered 408.
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
   it('takes header names in any case, trims the whitespace around values, and keeps HTAB inside them', async () => {
     const request = `GET /v1/size HTTP/1.1\r\nHost: x\r\nAUTHORIZATION:\t Bearer ${TOKEN} \t\r\n__proto__: x\r\nX-Tab: a\tb\r\n\r\n`;
     const r = await exchange([request], { end: true });

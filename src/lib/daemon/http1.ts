@@ -71,6 +71,8 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 /** The characters of a token (RFC 9110 §5.6.2), by character code: a header name is made of them. */
 const TOKEN_CHAR = new Uint8Array(0x80);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+/** The first byte of a TLS record carrying a handshake: a TLS client speaking to a plain-HTTP port. */
+const TLS_HANDSHAKE = 0x16;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
 /** Headers that must come once: a second copy is how request smuggling starts. */
 const SINGLE = new Set(['content-length', 'transfer-encoding', 'host', 'authorization', 'expect']);
@@ -312,6 +314,12 @@ class Connection {
     // Blank lines before a request are allowed (RFC 9112 §2.2).
     let start = 0;
     while (start + 1 < pending.length && pending[start] === 0x0d && pending[start + 1] === 0x0a) start += 2;
+    // A request line starts with a method, a token: anything else is refused at once, not after the head timeout.
+    const first = pending[start];
+    if (first !== undefined && first !== 0x0d && (first >= 0x80 || TOKEN_CHAR[first] === 0)) {
+      if (first === TLS_HANDSHAKE) throw new Refusal(400, 'tls_on_plain_http', 'a TLS handshake on a plain-HTTP port: use http://, or start the daemon with --tls-cert and --tls-key');
+      throw new Refusal(400, 'bad_request', 'not an HTTP/1.x request');
+    }
     const end = pending.indexOf(CRLF2, start);
     // The blank lines count towards the limit: an endless stream of them is no request either.
     if (end < 0) {

@@ -307,6 +307,10 @@ export class DaemonStore implements SessionStore {
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
       return new SessctlError(`sessctl daemon ${this.url}: its TLS certificate is not trusted (${code}): give the CA with --ca FILE`, { cause: err });
     }
+    // A plain-HTTP answer where a TLS record was expected (OpenSSL's words for it; the code may be EPROTO).
+    if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(code) || /wrong version number|packet length too long|http request/i.test(err.message)) {
+      return new SessctlError(`sessctl daemon ${this.url} does not speak TLS on this port: is it http://?`, { cause: err });
+    }
     if (code.startsWith('ERR_SSL') || /alert|handshake/i.test(err.message)) {
       return new SessctlError(`sessctl daemon ${this.url}: TLS handshake failed (${code || err.message}); does it require a client certificate?`, { cause: err });
     }
