@@ -2,12 +2,15 @@
  * The daemon backend's HTTP/1.1 client (src/lib/store/http1-client.ts) against
  * raw socket servers that answer exactly as each test needs.
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon } from '../../src/lib/daemon/server.js';
 import { Http1Client, type Http1ClientOptions, type Http1Failure } from '../../src/lib/store/http1-client.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
 import { openStore } from '../../src/lib/store/open.js';
+import { tempDir } from '../helpers/env.js';
+import { makeCertificate } from '../helpers/servers.js';
 
 type Answerer = (request: string, socket: net.Socket) => void;
 
@@ -235,6 +238,25 @@ describe('the daemon backend over it', () => {
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await daemon.close();
+    }
+  });
+
+  it('http:// to a TLS daemon: the reset comes with a hint', async () => {
+    const tmp = tempDir('sessctl-client-tls-');
+    const files = makeCertificate(tmp.dir, ['127.0.0.1']);
+    const daemon = await startDaemon({
+      store: new MemoryStore(),
+      host: '127.0.0.1',
+      port: 0,
+      token: 'tok',
+      tls: { cert: readFileSync(files.cert), key: readFileSync(files.key) },
+      log: () => {},
+    });
+    try {
+      await expect(openStore(`http://127.0.0.1:${daemon.port}`, { token: 'tok' })).rejects.toThrow(/is not answering \(connection (reset|closed).*; if the daemon serves TLS, use https:\/\/\)$/);
+    } finally {
+      await daemon.close();
+      tmp.cleanup();
     }
   });
 });

@@ -314,6 +314,8 @@ export class DaemonStore implements SessionStore {
     if (code.startsWith('ERR_SSL') || /alert|handshake/i.test(err.message)) {
       return new SessctlError(`sessctl daemon ${this.url}: TLS handshake failed (${code || err.message}); does it require a client certificate?`, { cause: err });
     }
-    return new SessctlError(`sessctl daemon ${this.url} is not answering (${reasons[code] ?? (code || err.message)})`, { cause: err });
+    // A TLS daemon drops a plain-HTTP request without a word: say what that may mean.
+    const hint = code === 'ECONNRESET' && this.#base.protocol === 'http:' ? '; if the daemon serves TLS, use https://' : '';
+    return new SessctlError(`sessctl daemon ${this.url} is not answering (${reasons[code] ?? (code || err.message)}${hint})`, { cause: err });
   }
 }
