@@ -70,6 +70,12 @@ describe('commands through the daemon', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe(`sessctl: the daemon ${daemon.url} refused the token\n`);
 
+    const twoLines = path.join(tmp.dir, 'two-lines');
+    writeFileSync(twoLines, `${TOKEN}\nsecond line\n`, { mode: 0o600 });
+    const broken = await runCli(['list', '--store', daemon.url, '--token-file', twoLines]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toBe(`sessctl: token file ${twoLines} holds a line break or another control character: a token is one line\n`);
+
     const port = await freePort();
     const gone = await runCli(['stats', '--store', `http://127.0.0.1:${port}`], { env: { SESSCTL_TOKEN: TOKEN } });
     expect(gone.code).toBe(1);

@@ -12,8 +12,14 @@ export async function readToken(file: string | undefined, env: NodeJS.ProcessEnv
     }
     const token = text.trim();
     if (token === '') throw new SessctlError(`token file ${file} is empty`);
-    return token;
+    return checked(token, `token file ${file}`);
   }
   const fromEnv = env.SESSCTL_TOKEN?.trim();
-  return fromEnv === '' ? undefined : fromEnv;
+  return fromEnv === '' || fromEnv === undefined ? undefined : checked(fromEnv, 'SESSCTL_TOKEN');
+}
+
+/** A token goes into an HTTP header: one line, no control characters. */
+function checked(token: string, where: string): string {
+  if (/[\x00-\x1f\x7f]/.test(token)) throw new SessctlError(`${where} holds a line break or another control character: a token is one line`);
+  return token;
 }
