@@ -259,4 +259,35 @@ describe('the daemon backend over it', () => {
       tmp.cleanup();
     }
   });
+
+  it('a daemon without the keyring-cas feature (older than the client): conditional ring writes are refused, not sent', async () => {
+    const seen: string[] = [];
+    const { port } = await serve((head, socket) => {
+      seen.push(head.split('\r\n')[0]!);
+      if (head.startsWith('GET /v1/info ')) socket.write(ok(JSON.stringify({ protocol: 1, kind: 'file', capabilities: { persistent: true, sharedCounters: true, keyRing: true } })));
+      else socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+    });
+    const store = await openStore(`http://127.0.0.1:${port}`, { token: 'tok' });
+    try {
+      await expect(store.writeKeyRing!(Buffer.from('ring'), null)).rejects.toThrow(
+        `the daemon http://127.0.0.1:${port} is older than this sessctl and cannot write the ticket-key ring only if it is unchanged (compare-and-swap): upgrade the daemon`,
+      );
+      expect(seen.filter((line) => line.startsWith('PUT'))).toEqual([]);
+      // Unconditional writes (a single host, --push) still work.
+      expect(await store.writeKeyRing!(Buffer.from('ring'))).toBe(true);
+      expect(seen.filter((line) => line.startsWith('PUT'))).toEqual(['PUT /v1/keyring HTTP/1.1']);
+    } finally {
+      await store.terminate();
+    }
+  });
+
+  it('this daemon says it has keyring-cas', async () => {
+    const daemon = await startDaemon({ store: new MemoryStore(), host: '127.0.0.1', port: 0, token: 'tok', log: () => {} });
+    try {
+      const answer = await fetch(`http://127.0.0.1:${daemon.port}/v1/info`, { headers: { authorization: 'Bearer tok' } });
+      expect(((await answer.json()) as { features: string[] }).features).toContain('keyring-cas');
+    } finally {
+      await daemon.close();
+    }
+  });
 });

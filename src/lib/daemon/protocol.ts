@@ -106,7 +106,16 @@ export interface InfoBody {
   /** The backing store's kind and capabilities. */
   kind: string;
   capabilities: { persistent: boolean; sharedCounters: boolean; keyRing: boolean };
+  /**
+   * What this daemon does beyond protocol 1 as first shipped, for clients
+   * newer than the daemon they talk to: "keyring-cas" (PUT /v1/keyring
+   * honours If-Match and If-None-Match). Absent from older daemons.
+   */
+  features?: string[];
 }
+
+/** The daemon features this build has (InfoBody.features). */
+export const FEATURES = ['keyring-cas'] as const;
 
 export interface ErrorBody {
   error: { message: string; code: string };

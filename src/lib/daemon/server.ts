@@ -35,6 +35,7 @@ import {
   DEFAULT_PAGE,
   DER_TYPE,
   ENTRY_HEADER,
+  FEATURES,
   JSON_TYPE,
   MAX_PAGE,
   ProtocolError,
@@ -335,7 +336,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       case `${API_PREFIX}/info`: {
         named('info');
-        const info: InfoBody = { protocol: 1, kind: store.kind, capabilities: { ...store.capabilities } };
+        const info: InfoBody = { protocol: 1, kind: store.kind, capabilities: { ...store.capabilities }, features: [...FEATURES] };
         return json(200, info);
       }
       case '/metrics': {

@@ -142,7 +142,13 @@ export class DaemonStore implements SessionStore {
         const answer = await this.#expect('GET', `${API_PREFIX}/keyring`, [200, 404]);
         return answer.status === 404 ? undefined : answer.body;
       };
+      // A daemon older than this client ignores the conditions of a ring
+      // write: it would overwrite a concurrent rotation without a word.
+      const conditional = Array.isArray(info.features) && info.features.includes('keyring-cas');
       this.writeKeyRing = async (data: Buffer, expected?: Buffer | null) => {
+        if (expected !== undefined && !conditional) {
+          throw new SessctlError(`the daemon ${this.url} is older than this sessctl and cannot write the ticket-key ring only if it is unchanged (compare-and-swap): upgrade the daemon`);
+        }
         const condition: Record<string, string> = expected === undefined ? {} : expected === null ? { 'if-none-match': '*' } : { 'if-match': ringTag(expected) };
         const answer = await this.#expect('PUT', `${API_PREFIX}/keyring`, [204, 412], { body: data, headers: { 'content-type': DER_TYPE, ...condition } });
         return answer.status === 204;
