@@ -41,7 +41,7 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     exec: Flags.string({ description: 'run this shell command after every write succeeded (e.g. "nginx -s reload")', helpValue: 'CMD' }),
     'exec-timeout': Flags.string({ description: 'kill --exec (and what it started) after this long; the run then fails (default 60s)', helpValue: 'DURATION' }),
     'haproxy-socket': Flags.string({ description: "push the new key to a running HAProxy through its admin stats socket", helpValue: 'PATH' }),
-    push: Flags.string({ description: 'also write the rotated ring to this store (a sessctl daemon that Node servers take keys from); repeatable', helpValue: 'URL', multiple: true }),
+    push: Flags.string({ description: 'also write the rotated ring to this store (a sessctl daemon that Node servers take keys from), unless it holds a newer ring; repeatable', helpValue: 'URL', multiple: true }),
     'dry-run': Flags.boolean({ description: 'say what would happen, change nothing' }),
     list: Flags.boolean({ description: "list the ring's keys: names, states, ages (no rotation)" }),
     'show-secrets': Flags.boolean({ description: 'with --list: include the secret AES and HMAC keys', dependsOn: ['list'] }),
@@ -112,6 +112,7 @@ function summaryLine(r: RotateReport, now: number): string {
   ];
   if (r.outputs.length > 0) parts.push(`${r.dryRun ? 'would write' : 'wrote'} ${r.outputs.map((o) => `${o.format}:${o.path}`).join(', ')}`);
   if (r.pushed) parts.push(`pushed to ${r.pushed.join(', ')}`);
+  if (r.pushSkipped) parts.push(`left ${r.pushSkipped.join(', ')} as it was (it holds a newer ring)`);
   if (r.haproxy) parts.push(`HAProxy ${r.haproxy.ref} took ${r.haproxy.pushed.length} key${r.haproxy.pushed.length === 1 ? '' : 's'}`);
   if (r.exec) parts.push(r.exec.exitCode === 0 ? 'exec ok' : `exec failed (exit ${r.exec.exitCode})`);
   return parts.join('; ');

@@ -71,6 +71,34 @@ describe('ring in a store', () => {
   });
 });
 
+describe('--push to a store that holds a newer ring', () => {
+  it('is left as it is (a later rotation pushed there first); an older ring, or bytes that are no ring, are replaced', async () => {
+    const primary = await openStore('memory:');
+    const target = await openStore('memory:');
+    await rotateKeys({ ring: storeRing(primary), now: T0, outputs: [] });
+    // Another host's later rotation already reached the target.
+    await rotateKeys({ ring: storeRing(target), now: T0 + 10_000, outputs: [] });
+    const newer = await target.readKeyRing!();
+
+    const late = await rotateKeys({ ring: storeRing(primary), now: T0 + 5_000, outputs: [], push: [storeRing(target)] });
+    expect(late.pushSkipped).toEqual([target.url]);
+    expect(late.pushed).toBeUndefined();
+    expect(late.failures).toEqual([]);
+    expect(await target.readKeyRing!()).toEqual(newer);
+
+    const later = await rotateKeys({ ring: storeRing(primary), now: T0 + 20_000, outputs: [], push: [storeRing(target)] });
+    expect(later.pushed).toEqual([target.url]);
+    expect(await target.readKeyRing!()).toEqual(await primary.readKeyRing!());
+
+    await target.writeKeyRing!(Buffer.from('not a ring'));
+    const overGarbage = await rotateKeys({ ring: storeRing(primary), now: T0 + 30_000, outputs: [], push: [storeRing(target)] });
+    expect(overGarbage.pushed).toEqual([target.url]);
+    expect(await target.readKeyRing!()).toEqual(await primary.readKeyRing!());
+    await primary.terminate();
+    await target.terminate();
+  });
+});
+
 describe('ring pushed to the daemon', () => {
   it('rotate-keys --push https://daemon: the daemon holds the ring; a rotation replaces it', async () => {
     const { startServe } = await import('../daemon/child.js');

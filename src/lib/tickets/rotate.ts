@@ -167,6 +167,8 @@ export interface RotateReport {
   exec?: { command: string; exitCode: number };
   /** Stores the ring was pushed to. */
   pushed?: string[];
+  /** Push targets left as they were: they hold a newer ring (a later rotation's, pushed there first). */
+  pushSkipped?: string[];
   /**
    * Another run committed a rotation between this run's read and its commit:
    * the keys, outputs, pushes and --exec are those of that run's ring.
@@ -217,8 +219,8 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateReport> 
     if (committed !== ring) result.rotatedElsewhere = true;
     for (const target of options.push ?? []) {
       try {
-        await target.write(committed);
-        (result.pushed ??= []).push(target.name);
+        if ((await pushRing(target, committed)) === 'pushed') (result.pushed ??= []).push(target.name);
+        else (result.pushSkipped ??= []).push(target.name);
       } catch (err) {
         result.failures.push(`push to ${target.name}: ${err instanceof SessctlError ? err.message : String(err)}`);
       }
@@ -332,6 +334,29 @@ function report(options: RotateOptions, ring: KeyRing, status: RotateStatus, out
     outputs,
     failures: [],
   };
+}
+
+/**
+ * Copy the committed ring to a --push target, unless the target already holds
+ * a newer ring: a later rotation (another host's run) that pushed there
+ * first. Copying over it would take back the key its servers were given to
+ * encrypt with next. On a store the write is conditional on what was read, so
+ * a push racing this one is seen and decided again, once. A target holding
+ * something that is not a ring is overwritten.
+ */
+async function pushRing(target: RingStorage, ring: KeyRing): Promise<'pushed' | 'newer-there'> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let there: KeyRing | undefined;
+    try {
+      there = await target.read();
+    } catch (err) {
+      if (!(err instanceof SessctlError)) throw err;
+      there = undefined;
+    }
+    if (there !== undefined && nextKey(there).createdAt > nextKey(ring).createdAt) return 'newer-there';
+    if (await target.write(ring)) return 'pushed';
+  }
+  throw new SessctlError(`${target.name} was changed by another run twice while this one pushed to it`);
 }
 
 /**
