@@ -187,13 +187,11 @@ spawnSync('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '
 await new Promise((r) => setTimeout(r, 500));
 const redisPid = Number(readFileSync(path.join(tmp, 'redis.pid'), 'utf8'));
 
-function redisGet(size, requests = PER_ROUND) {
-  // SET first writes the key at SIZE bytes, so GET returns SIZE bytes (GET of a missing key would be a nil).
-  const set = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-c', String(CONCURRENCY), '-d', String(size), '-n', '1000', '-q'], { encoding: 'utf8' });
-  if (set.status !== 0) throw new Error(`redis-benchmark: ${set.stderr}`);
+/** One redis-benchmark run of `test` ("get" or "set") at SIZE-byte values, with redis-server's CPU. */
+function redisRun(test, size, requests = PER_ROUND) {
   return perRequest(redisPid, () => {
-    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'get', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(requests), '--csv']);
-    const line = r.stdout.split('\n').find((l) => l.startsWith('"GET"'));
+    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', test, '-c', String(CONCURRENCY), '-d', String(size), '-n', String(requests), '--csv']);
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
     if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
     const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
     // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
@@ -201,18 +199,17 @@ function redisGet(size, requests = PER_ROUND) {
   });
 }
 
-function abGet(server, size) {
-  return perRequest(server.process.pid, () => abRun(server.url, size));
+function redisGet(size) {
+  // SET first writes the key at SIZE bytes, so GET returns SIZE bytes (GET of a missing key would be a nil).
+  const set = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-c', String(CONCURRENCY), '-d', String(size), '-n', '1000', '-q'], { encoding: 'utf8' });
+  if (set.status !== 0) throw new Error(`redis-benchmark: ${set.stderr}`);
+  return redisRun('get', size);
 }
 
-function redisSet(size, requests = PER_ROUND) {
-  return perRequest(redisPid, () => {
-    const r = timed('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-c', String(CONCURRENCY), '-d', String(size), '-n', String(requests), '--csv']);
-    const line = r.stdout.split('\n').find((l) => l.startsWith('"SET"'));
-    if (!line) throw new Error(`redis-benchmark: ${r.stderr || r.stdout}`);
-    const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
-    return { rps: cols[1], p50: cols[4], p99: cols[6], requests, generatorCpu: r.cpu };
-  });
+const redisSet = (size) => redisRun('set', size);
+
+function abGet(server, size) {
+  return perRequest(server.process.pid, () => abRun(server.url, size));
 }
 
 // A real session of about SIZE bytes for the PUT body (the daemon decodes it):
@@ -234,23 +231,24 @@ for (const size of SIZES) {
 
 function abPut(server, size, requests = PER_ROUND) {
   const body = updateBodies[size];
-  return perRequest(server.process.pid, () => {
-    const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(requests), '-u', body.file, '-T', 'application/octet-stream', '-H', `sessctl-entry: ${body.meta}`, '-H', `Authorization: Bearer ${TOKEN}`, `${server.url}/v1/sessions/${body.key}`]);
-    const num = (re) => Number(re.exec(r.stdout)?.[1]);
-    const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
-    if (!(failed === 0)) throw new Error(`ab: ${failed} failed requests\n${r.stdout}${r.stderr}`);
-    return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), requests, generatorCpu: r.cpu };
-  });
+  return perRequest(server.process.pid, () =>
+    ab(['-u', body.file, '-T', 'application/octet-stream', '-H', `sessctl-entry: ${body.meta}`, `${server.url}/v1/sessions/${body.key}`], requests),
+  );
 }
 
 function abRun(daemonUrl, size, requests = PER_ROUND) {
-  const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(requests), '-H', `Authorization: Bearer ${TOKEN}`, `${daemonUrl}/v1/sessions/${keyOf(size, 1)}`]);
+  const result = ab([`${daemonUrl}/v1/sessions/${keyOf(size, 1)}`], requests);
+  if (result.length !== size) throw new Error(`ab: got ${result.length}-byte answers, expected ${size}`);
+  return result;
+}
+
+/** `ab -k -c 50` with the token and `args`: the rate, p50 and p99 (whole ms), the answers' length; fails on any failed request. */
+function ab(args, requests) {
+  const r = timed('ab', ['-q', '-k', '-c', String(CONCURRENCY), '-n', String(requests), '-H', `Authorization: Bearer ${TOKEN}`, ...args]);
   const num = (re) => Number(re.exec(r.stdout)?.[1]);
   const failed = num(/Failed requests:\s+(\d+)/) + (num(/Non-2xx responses:\s+(\d+)/) || 0);
   if (!(failed === 0)) throw new Error(`ab: ${failed} failed requests\n${r.stdout}${r.stderr}`);
-  const length = num(/Document Length:\s+(\d+) bytes/);
-  if (length !== size) throw new Error(`ab: got ${length}-byte answers, expected ${size}`);
-  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), requests, generatorCpu: r.cpu };
+  return { rps: num(/Requests per second:\s+([\d.]+)/), p50: num(/^\s+50%\s+(\d+)/m), p99: num(/^\s+99%\s+(\d+)/m), length: num(/Document Length:\s+(\d+) bytes/), requests, generatorCpu: r.cpu };
 }
 
 async function clientGet(daemonUrl, size) {

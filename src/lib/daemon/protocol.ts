@@ -114,8 +114,10 @@ export interface InfoBody {
   features?: string[];
 }
 
+/** The daemon feature of conditional ring writes (If-Match / If-None-Match on PUT /v1/keyring). */
+export const KEYRING_CAS = 'keyring-cas';
 /** The daemon features this build has (InfoBody.features). */
-export const FEATURES = ['keyring-cas'] as const;
+export const FEATURES = [KEYRING_CAS] as const;
 
 export interface ErrorBody {
   error: { message: string; code: string };

@@ -201,15 +201,17 @@ function hexByte(byte: number): string {
 class Element {
   readonly tagByte: number;
   readonly headerLength: number;
+  /** Where the element ends: its header says. */
+  readonly end: number;
 
   constructor(
     readonly der: Uint8Array,
     readonly offset: number,
-    readonly end: number,
+    header: Header,
   ) {
-    const header = readHeader(der, offset, end);
     this.tagByte = header.tagByte;
     this.headerLength = header.headerLength;
+    this.end = offset + header.headerLength + header.length;
   }
 
   get tagClass(): number {
@@ -321,10 +323,9 @@ function readOptional(der: Uint8Array, offset: number, end: number, field: Optio
  * header already; the checks here are a second line of defence.
  */
 function parseElement(der: Uint8Array, offset: number, end: number, whole = true): Element {
-  const header = readHeader(der, offset, end);
-  const elementEnd = offset + header.headerLength + header.length;
-  if (elementEnd > end || (whole && elementEnd !== end)) throw fail(`malformed value at byte ${offset} (tag 0x${hexByte(der[offset]!)})`);
-  return new Element(der, offset, elementEnd);
+  const element = new Element(der, offset, readHeader(der, offset, end));
+  if (element.end > end || (whole && element.end !== end)) throw fail(`malformed value at byte ${offset} (tag 0x${hexByte(der[offset]!)})`);
+  return element;
 }
 
 /**

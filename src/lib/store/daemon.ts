@@ -16,6 +16,7 @@ import {
   DER_TYPE,
   ENTRY_HEADER,
   JSON_TYPE,
+  KEYRING_CAS,
   SESSIONS_PATH,
   API_PREFIX,
   entryHeader,
@@ -144,7 +145,7 @@ export class DaemonStore implements SessionStore {
       };
       // A daemon older than this client ignores the conditions of a ring
       // write: it would overwrite a concurrent rotation without a word.
-      const conditional = Array.isArray(info.features) && info.features.includes('keyring-cas');
+      const conditional = Array.isArray(info.features) && info.features.includes(KEYRING_CAS);
       this.writeKeyRing = async (data: Buffer, expected?: Buffer | null) => {
         if (expected !== undefined && !conditional) {
           throw new SessctlError(`the daemon ${this.url} is older than this sessctl and cannot write the ticket-key ring only if it is unchanged (compare-and-swap): upgrade the daemon`);

@@ -62,14 +62,18 @@ export class Http1Client {
   #open = 0;
   #destroyed = false;
 
+  /** The Host header: the same for every request. */
+  readonly #host: string;
+
   constructor(options: Http1ClientOptions) {
     this.#options = options;
+    this.#host = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   }
 
   /** Send one request (`path` with its query); `headers` without Host and Content-Length, which are added. */
   request(method: string, path: string, headers: Record<string, string>, body?: Buffer, fresh = false): Promise<Http1Answer> {
     if (this.#destroyed) return Promise.reject(Object.assign(new Error('client closed'), { code: 'ECONNABORTED' }));
-    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.#hostHeader()}\r\n`;
+    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.#host}\r\n`;
     for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
     if (body !== undefined) head += `content-length: ${body.length}\r\n`;
     head += '\r\n';
@@ -98,11 +102,6 @@ export class Http1Client {
     }
     this.#idle.length = 0;
     for (const c of this.#connections) c.fail(closed());
-  }
-
-  #hostHeader(): string {
-    const { host, port } = this.#options;
-    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   #dispatch(pending: Pending): void {
