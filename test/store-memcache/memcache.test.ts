@@ -44,6 +44,12 @@ describe('memcached layout helpers', () => {
     expect(parseMemcacheUrl('memcache://a:1,b,[::1]:3?prefix=x:')).toMatchObject({ servers: [{ host: 'a', port: 1 }, { host: 'b', port: 11211 }, { host: '::1', port: 3 }], prefix: 'x:' });
     for (const bad of ['memcache://', 'memcache://a:0', 'memcache://a:1?cluster=1', 'memcache://u:p@a:1']) expect(() => parseMemcacheUrl(bad), bad).toThrow(SessctlError);
   });
+
+  it('names what it refuses: credentials, a parameter given twice, a path', () => {
+    expect(() => parseMemcacheUrl('memcache://u:p@a:1')).toThrow(/memcached has no user or password/);
+    expect(() => parseMemcacheUrl('memcache://a:1?prefix=x:&prefix=y:')).toThrow(/"prefix" is given twice/);
+    expect(() => parseMemcacheUrl('memcache://a:1/2')).toThrow(SessctlError);
+  });
 });
 
 describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {

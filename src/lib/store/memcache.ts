@@ -68,7 +68,11 @@ const URL_FORM = 'memcache://HOST:PORT[,HOST:PORT...][?prefix=P]';
 
 export function parseMemcacheUrl(url: string): MemcacheUrl {
   const m = /^memcache:\/\/([^/?#@]+)\/?(?:\?([^#]*))?$/i.exec(url);
-  if (!m) throw usageError(`not a memcached URL: use ${URL_FORM}`);
+  if (!m) {
+    // mod_socache_memcache has no authentication and no databases: say so rather than "not a URL".
+    if (/^memcache:\/\/[^/?#]*@/i.test(url)) throw usageError(`memcached has no user or password: drop "USER@" from the URL (${URL_FORM})`);
+    throw usageError(`not a memcached URL: use ${URL_FORM}`);
+  }
   const servers = m[1]!.split(',').map((hostPort) => {
     const hp = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(hostPort);
     const port = Number(hp?.[3] ?? 11211);
@@ -76,7 +80,10 @@ export function parseMemcacheUrl(url: string): MemcacheUrl {
     return { host: (hp[1] ?? hp[2])!, port };
   });
   let prefix = APACHE_PREFIX;
+  const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(m[2] ?? '')) {
+    if (seen.has(name)) throw usageError(`the memcached URL parameter "${name}" is given twice`);
+    seen.add(name);
     if (name === 'prefix') prefix = checkPrefix(value);
     else throw usageError(`unknown memcached URL parameter "${name}": the only one is prefix`);
   }

@@ -97,19 +97,36 @@ export function parseRedisUrl(url: string): RedisUrl {
     if (!hp || !Number.isInteger(port) || port < 1 || port > 65535) throw usageError(`bad Redis host "${hostPort}": use HOST:PORT (${URL_FORM})`);
     return { host: (hp[1] ?? hp[2])!, port };
   });
+  if (username !== undefined && password === undefined) {
+    // AUTH with one argument is a password: "bob@" would be sent as the password "bob".
+    throw usageError(`a Redis user needs a password: redis://${username}:PASSWORD@HOST:PORT (an empty one for a nopass user: redis://${username}:@HOST:PORT)`);
+  }
+  if (dbPart !== undefined && dbPart !== '' && !/^\d{1,9}$/.test(dbPart)) throw usageError(`bad Redis database "${dbPart}": use a number, e.g. redis://host:6379/0`);
   const db = dbPart === undefined || dbPart === '' ? 0 : Number(dbPart);
-  if (!Number.isInteger(db) || db < 0) throw usageError(`bad Redis database "${dbPart}": use a number, e.g. redis://host:6379/0`);
   let prefix = APACHE_PREFIX;
-  let cluster = nodes.length > 1;
+  let cluster: boolean | undefined;
+  const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(query ?? '')) {
+    if (seen.has(name)) throw usageError(`the Redis URL parameter "${name}" is given twice`);
+    seen.add(name);
     if (name === 'prefix') prefix = checkPrefix(value);
-    else if (name === 'cluster') cluster = value === '' || value === '1' || value === 'true' || value === 'yes';
+    else if (name === 'cluster') cluster = clusterFlag(value);
     else throw usageError(`unknown Redis URL parameter "${name}": known are prefix and cluster`);
   }
+  if (cluster === false && nodes.length > 1) throw usageError(`several Redis hosts (${hostList}) make a cluster: drop cluster=${new URLSearchParams(query ?? '').get('cluster')}, or name one host`);
+  cluster ??= nodes.length > 1;
   if (cluster && db !== 0) throw usageError('Redis Cluster has only database 0: drop the /DB from the URL');
   const auth = username === undefined ? '' : `${encodeURIComponent(username)}@`;
   const display = `${scheme!.toLowerCase()}://${auth}${hostList}${dbPart ? `/${dbPart}` : ''}${query ? `?${query}` : ''}`;
   return { tls: scheme!.toLowerCase() === 'rediss', nodes, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), db, prefix, cluster, display };
+}
+
+/** The `cluster=` URL parameter: yes or no, in the usual spellings; anything else is refused. */
+function clusterFlag(value: string): boolean {
+  const v = value.toLowerCase();
+  if (['', '1', 'true', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'no'].includes(v)) return false;
+  throw usageError(`bad Redis URL parameter cluster=${value}: use cluster=1 or cluster=0`);
 }
 
 /** Open a Redis store; rejects with a SessctlError when the server cannot be reached within the timeout. */
@@ -200,6 +217,7 @@ export class RedisStore implements SessionStore {
     try {
       await withTimeout(client.connect(), this.#timeoutMs, () => this.#timeout());
       if (c.cluster) await this.#waitForCluster(client as Cluster);
+      await this.#checkApplied();
     } catch (err) {
       client.disconnect();
       this.#closed = true;
@@ -398,6 +416,35 @@ export class RedisStore implements SessionStore {
       }
     });
     return entries;
+  }
+
+  /**
+   * ioredis sends AUTH and SELECT when it connects, but only reports a refused
+   * one as an 'error' event and carries on: a database that does not exist
+   * leaves the connection on database 0, a password the server has no use for
+   * is dropped. Ask again and refuse the URL, before anything is read or written.
+   */
+  async #checkApplied(): Promise<void> {
+    const c = this.#config;
+    if (c.password === undefined && c.db === 0) return;
+    for (const node of await this.#masters()) {
+      if (c.password !== undefined) {
+        await (c.username === undefined ? node.auth(c.password) : node.auth(c.username, c.password)).catch((err: unknown) => {
+          const reason = (err as Error).message ?? String(err);
+          // Redis 6+: "ERR AUTH <password> called without any password configured for the default user".
+          if (/without any password configured|no password is set/i.test(reason)) {
+            throw new SessctlError(`${this.#where} has no password set, but the URL gives one: drop it from the URL, or check that this is the right server`);
+          }
+          throw err;
+        });
+      }
+      if (c.db !== 0) {
+        await node.select(c.db).catch((err: unknown) => {
+          const reason = ((err as Error).message ?? String(err)).replace(/^ERR /, '');
+          throw new SessctlError(`${this.#where} has no database ${c.db} (${reason}): check the /DB in the URL`);
+        });
+      }
+    }
   }
 
   async #waitForCluster(cluster: Cluster): Promise<void> {
