@@ -1,26 +1,20 @@
 /**
  * `sessctl explain`: will this server resume this session, and why not?
- * The decision is pure (diagnose.ts); this module only fetches what it
+ * The decision is pure (diagnose.ts, its sentences in messages.ts, its
+ * contract in types.ts); this module only fetches what it
  * needs: the store entry under the key the client offers, and only when the
  * session is offered by session ID or stateful ticket.
  */
 import type { Session } from '../session/types.js';
 import type { SessionStore } from '../store/types.js';
 import type { KeyRing } from '../tickets/ring.js';
-import { diagnose, offerOf, type Explanation } from './diagnose.js';
+import { diagnose, offerOf } from './diagnose.js';
+import type { Explanation } from './types.js';
 
-export {
-  diagnose,
-  offerOf,
-  parseSessionIdContext,
-  contextLabel,
-  MAX_SESSION_ID_CONTEXT_BYTES,
-  type Explanation,
-  type Finding,
-  type Offer,
-  type ReasonCode,
-  type Verdict,
-} from './diagnose.js';
+export { diagnose, offerOf } from './diagnose.js';
+export { parseSessionIdContext, MAX_SESSION_ID_CONTEXT_BYTES } from './context.js';
+export { contextLabel } from './messages.js';
+export type { Explanation, Finding, Offer, ReasonCode, Verdict } from './types.js';
 export { explanationText } from './text.js';
 
 export interface ExplainOptions {

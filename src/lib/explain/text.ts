@@ -1,6 +1,7 @@
 /** The explanation for people: the verdict line first, then the reasons, the evidence and the notes. */
 import { formatDuration } from '../cli/format.js';
-import { contextLabel, type Explanation, type Moment } from './diagnose.js';
+import { contextLabel } from './messages.js';
+import type { Explanation, Moment } from './types.js';
 
 const VERDICT_WORDS: Record<Explanation['verdict'], string> = {
   resumes: 'resumes',
