@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = 'sessctl';
 
-/** The stores sessctl opens, by URL (DESIGN.md §3). */
+/** The stores sessctl opens, by URL (docs/ARCHITECTURE.md, "Store URLs"). */
 const STORES = [
   ['PATH, file:PATH', 'the cache file: SQLite (WAL mode), safe for many processes at once; the default is $XDG_STATE_HOME/sessctl/sessions.db'],
   ['https://HOST:PORT', 'a sessctl daemon (sessctl serve), bearer-token authentication; http:// on loopback only'],

@@ -25,3 +25,20 @@ export function isoTime(unixSeconds: number): string {
   const ss = secs % 60;
   return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hh)}:${pad2(mm)}:${pad2(ss)}Z`;
 }
+
+/** "1h 59m", "3d 4h", "45s": the two largest units, for people. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(Math.abs(seconds)));
+  if (s < 60) return `${s}s`;
+  const order: [string, number][] = [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]];
+  const parts: string[] = [];
+  let rest = s;
+  for (const [unit, size] of order) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ringTag } from '../../src/lib/daemon/protocol.js';
+import { ringTag } from '../../src/lib/store/daemon-protocol.js';
 import { startDaemon, type Daemon } from '../../src/lib/daemon/server.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
 import { DaemonStore } from '../../src/lib/store/daemon.js';

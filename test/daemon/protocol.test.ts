@@ -1,10 +1,10 @@
 /**
- * The daemon's wire helpers (src/lib/daemon/protocol.ts) that the lookup path
+ * The daemon's wire helpers (src/lib/store/daemon-protocol.ts) that the lookup path
  * writes by hand for speed: they must say exactly what the general code says.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asciiJson, entryHeader, metaOf, parseMeta } from '../../src/lib/daemon/protocol.js';
+import { asciiJson, entryHeader, metaOf, parseMeta } from '../../src/lib/store/daemon-protocol.js';
 import type { Entry } from '../../src/lib/store/types.js';
 
 /** Strings with what JSON must escape: quotes, backslashes, control characters, latin1 and beyond. */

@@ -1,7 +1,7 @@
 /**
  * Real servers for tests: redis-server (standalone and a cluster), memcached
  * and Apache httpd with mod_ssl, each on free loopback ports with its config,
- * pid file and log in its own temp directory (DESIGN.md §9). Every handle has
+ * pid file and log in its own temp directory (docs/ARCHITECTURE.md, "Real servers in tests"). Every handle has
  * stop() (by pid, waiting for the process to go) and tests call it in afterAll.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';

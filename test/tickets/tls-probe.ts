@@ -24,7 +24,7 @@ export function makeCertificate(dir: string): { cert: string; key: string; combi
  * One TLS 1.2 handshake with `openssl s_client`: offers the session in
  * `sessIn` if given, saves the new session to `sessOut` if given. Returns
  * 'Reused' or 'New'. (s_client writes nothing to -sess_out on a resumed
- * TLS 1.2 connection, DESIGN.md §6.)
+ * TLS 1.2 connection, docs/ARCHITECTURE.md, "Ticket-key layouts".)
  */
 export function handshake(port: number, options: { sessIn?: string; sessOut?: string } = {}): 'Reused' | 'New' {
   const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-servername', 'localhost'];

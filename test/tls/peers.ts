@@ -62,7 +62,7 @@ export interface SClientResult {
 
 /**
  * One `openssl s_client` connection. With `waitMs`, stdin stays open that
- * long so TLS 1.3 tickets arrive before it quits (DESIGN.md §9).
+ * long so TLS 1.3 tickets arrive before it quits (docs/ARCHITECTURE.md, "Real servers in tests").
  */
 export async function sClient(port: number, args: string[], waitMs = 0): Promise<SClientResult> {
   const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });

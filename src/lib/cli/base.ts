@@ -78,7 +78,7 @@ export abstract class BaseCommand extends Command {
     const config = this.userConfig().values;
     const { url, source } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
     const { openStore } = await import('../store/open.js');
-    const { readToken } = await import('./token.js');
+    const { readToken } = await import('../token.js');
     // $SESSCTL_TOKEN (the token itself) outranks a token file named in the config file.
     const tokenFile = flags['token-file'] ?? (process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
     const token = await readToken(tokenFile);

@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
-import { isoTime } from '../time.js';
+import { formatDuration, isoTime } from '../time.js';
 
-export { isoTime };
+export { formatDuration, isoTime };
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -17,23 +17,6 @@ export function parseDuration(text: string, flag = 'duration'): number {
     throw usageError(`${flag}: "${text}" is not a duration (examples: 90s, 30m, 12h, 7d, 2w)`);
   }
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit as string]!, 0);
-}
-
-/** "1h 59m", "3d 4h", "45s": the two largest units, for people. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(Math.abs(seconds)));
-  if (s < 60) return `${s}s`;
-  const order: [string, number][] = [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]];
-  const parts: string[] = [];
-  let rest = s;
-  for (const [unit, size] of order) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
 }
 
 /** "in 1h 59m" or "expired 3m ago". */

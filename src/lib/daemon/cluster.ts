@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { SessctlError, usageError } from '../errors.js';
 import { openStore } from '../store/open.js';
 import type { MetricsSnapshot } from './metrics.js';
-import { runDaemon, type DaemonConfig } from './run.js';
+import { runDaemon, type DaemonConfig } from './start.js';
 import type { LogEvent } from './server.js';
 
 /** How long a scrape waits for the other workers' figures. */

@@ -4,10 +4,10 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { SessctlError, usageError } from '../errors.js';
-import { readToken } from '../cli/token.js';
-import { openStore } from '../store/open.js';
-import { isLoopback } from './protocol.js';
-import { defaultLog, startDaemon, type Daemon, type DaemonLimits, type DaemonOptions, type LogEvent, type TlsFiles } from './server.js';
+import { readToken } from '../token.js';
+import { isLoopback } from '../store/daemon-protocol.js';
+import { defaultLog, type DaemonLimits, type LogEvent } from './server.js';
+import { runDaemon, type DaemonConfig } from './start.js';
 
 export interface ServeOptions {
   host: string;
@@ -37,19 +37,6 @@ export interface ServeResult {
   workers: number;
   /** The signal that stopped it. */
   signal: NodeJS.Signals;
-}
-
-/** Everything a daemon process needs, files read: what the primary hands each worker. */
-export interface DaemonConfig {
-  host: string;
-  port: number;
-  storeUrl: string;
-  ca?: string;
-  token?: string;
-  tls?: TlsFiles;
-  limits?: Partial<DaemonLimits>;
-  graceMs?: number;
-  logRequests: boolean;
 }
 
 /** Serve until SIGTERM or SIGINT, then stop gracefully; resolves once stopped. */
@@ -95,46 +82,6 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<ServeR
   } finally {
     stop.dispose();
   }
-}
-
-/** Open the store and listen; `stop()` closes both. Errors (store, address) are SessctlErrors. */
-export async function runDaemon(
-  config: DaemonConfig,
-  log: (event: LogEvent) => void,
-  extra: Pick<DaemonOptions, 'peerMetrics'> = {},
-): Promise<{ daemon: Daemon; storeUrl: string; stop(): Promise<void> }> {
-  const store = await openStore(config.storeUrl, {
-    ...(config.ca === undefined ? {} : { ca: config.ca }),
-    onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }),
-  });
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon({
-      store,
-      host: config.host,
-      port: config.port,
-      ...(config.token === undefined ? {} : { token: config.token }),
-      ...(config.tls === undefined ? {} : { tls: config.tls }),
-      ...(config.limits === undefined ? {} : { limits: config.limits }),
-      log,
-      logRequests: config.logRequests,
-      ...extra,
-    });
-  } catch (err) {
-    await store.terminate();
-    throw err;
-  }
-  return {
-    daemon,
-    storeUrl: store.url,
-    stop: async () => {
-      try {
-        await daemon.close(config.graceMs);
-      } catch (err) {
-        log({ level: 'error', event: 'stop_failed', message: (err as Error).message });
-      }
-    },
-  };
 }
 
 /** SIGTERM or SIGINT asks for a graceful stop; a second one exits at once. */

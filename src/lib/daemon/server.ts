@@ -1,14 +1,14 @@
 /**
  * The HTTP server behind `sessctl serve`: the SessionStore API of a backing
  * store (the cache file, memory:, Redis...) over HTTP/1.1, for TLS servers on
- * many hosts and for the CLI. The wire format is in protocol.ts.
+ * many hosts and for the CLI. The wire format is in src/lib/store/daemon-protocol.ts.
  *
  * Built on a small HTTP/1.1 server of its own (http1.ts) rather than fastify
  * or node:http: measured, a routing framework buys nothing for a dozen fixed
  * routes, and node:http's per-request objects halve the lookup rate
  * (docs/BENCHMARKS.md).
  *
- * Security contract (DESIGN.md §8):
+ * Security contract (docs/ARCHITECTURE.md, "Security contract"):
  * - Keys and bodies come from the network: every key, header and body is
  *   checked before it reaches the store; bad input is a 400 with a JSON error.
  * - Values are key material: DER, ticket keys and the token never reach a log
@@ -51,7 +51,7 @@ import {
   toWire,
   type InfoBody,
   type PageBody,
-} from './protocol.js';
+} from '../store/daemon-protocol.js';
 
 export const DEFAULT_PORT = 7420;
 export const DEFAULT_HOST = '127.0.0.1';

@@ -3,8 +3,7 @@
  * the decision (diagnose.ts) found. The decision never writes a sentence; this
  * module never decides.
  */
-import { formatDuration } from '../cli/format.js';
-import { isoTime } from '../time.js';
+import { formatDuration, isoTime } from '../time.js';
 import type { ContextView, Finding } from './types.js';
 
 /** A context for messages: "login-portal", hex:..., or (empty). */

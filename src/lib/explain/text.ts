@@ -1,5 +1,5 @@
 /** The explanation for people: the verdict line first, then the reasons, the evidence and the notes. */
-import { formatDuration } from '../cli/format.js';
+import { formatDuration } from '../time.js';
 import { contextLabel } from './messages.js';
 import type { Explanation, Moment } from './types.js';
 

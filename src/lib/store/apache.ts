@@ -1,6 +1,7 @@
 /**
- * Apache httpd mod_ssl's external session-cache layout (DESIGN.md §5), shared
- * by the Redis and memcached backends:
+ * Apache httpd mod_ssl's external session-cache layout, shared by the Redis
+ * and memcached backends (docs/ARCHITECTURE.md, "Apache mod_ssl's external
+ * cache layout"):
  *
  *   key   = "mod_ssl-sess:" + lowercase hex of the session id
  *           (mod_socache_redis / mod_socache_memcache: socache_*_id2key, ap_bin2hex)

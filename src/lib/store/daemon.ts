@@ -1,6 +1,6 @@
 /**
  * The daemon backend: `--store https://HOST:PORT` (or `http://` on loopback)
- * speaks to `sessctl serve` (src/lib/daemon, wire format in protocol.ts).
+ * speaks to `sessctl serve` (src/lib/daemon, wire format in daemon-protocol.ts).
  *
  * - A keep-alive pool (http1-client.ts, not node:http: about half the CPU per
  *   lookup, which TLS servers pay on the handshake path): connections are
@@ -29,7 +29,7 @@ import {
   type ErrorBody,
   type InfoBody,
   type PageBody,
-} from '../daemon/protocol.js';
+} from './daemon-protocol.js';
 import type { FlushResult } from './flush.js';
 import { Http1Client, type Http1Answer, type Http1Failure } from './http1-client.js';
 import { Halt, type Counters, type Entry, type FoldFn, type OpenOptions, type SessionKey, type SessionStore, type StoreCapabilities } from './types.js';

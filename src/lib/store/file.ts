@@ -14,10 +14,10 @@ import { closeSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SessctlError } from '../errors.js';
-import { checkedCounterNames } from './memory.js';
 import {
   Halt,
   zeroCounters,
+  checkedCounterNames,
   type Counters,
   type Entry,
   type FoldFn,

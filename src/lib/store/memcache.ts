@@ -1,6 +1,6 @@
 /**
  * The memcached backend (`memcache://H1:P1[,H2:P2...][?prefix=P]`) in Apache
- * mod_ssl's layout (DESIGN.md §5, apache.ts), so that sessctl sees and manages
+ * mod_ssl's layout (docs/ARCHITECTURE.md, apache.ts), so that sessctl sees and manages
  * the sessions mod_socache_memcache shares.
  *
  * List the servers in the same order as Apache's `SSLSessionCache
@@ -40,12 +40,12 @@ import {
   remainingTtl,
 } from './apache.js';
 import { MemcacheServer, type MetaValue } from './memcache-client.js';
-import { checkedCounterNames } from './memory.js';
 import {
   COUNTER_NAMES,
   Halt,
   nowSeconds,
   zeroCounters,
+  checkedCounterNames,
   type Counters,
   type Entry,
   type FoldFn,

@@ -1,7 +1,7 @@
 import { SessctlError } from '../errors.js';
 import {
-  COUNTER_NAMES,
   Halt,
+  checkedCounterNames,
   zeroCounters,
   type Counters,
   type Entry,
@@ -108,18 +108,4 @@ export class MemoryStore implements SessionStore {
   #check(): void {
     if (!this.#open) throw new SessctlError(`the session store ${this.url} has been closed`);
   }
-}
-
-/**
- * The counter names in `delta`, after checking each is a known counter with a
- * whole-number value (a typo must not silently create or corrupt a counter).
- */
-export function checkedCounterNames(delta: Partial<Counters>): (keyof Counters)[] {
-  const names = Object.keys(delta) as (keyof Counters)[];
-  for (const name of names) {
-    if (!COUNTER_NAMES.includes(name)) throw new SessctlError(`unknown counter "${String(name)}" (known: ${COUNTER_NAMES.join(', ')})`);
-    const value = delta[name];
-    if (value !== undefined && !Number.isSafeInteger(value)) throw new SessctlError(`counter ${name}: ${String(value)} is not a whole number`);
-  }
-  return names;
 }

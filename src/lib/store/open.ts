@@ -21,7 +21,7 @@ const SUPPORTED_FORMS =
   'a cache file path, file:PATH, memory:, https://HOST:PORT (sessctl daemon), redis://[:PASSWORD@]HOST:PORT, rediss://..., memcache://HOST:PORT[,HOST:PORT...]';
 
 /**
- * Open the store a URL names (see DESIGN.md §3): `memory:`; a path or
+ * Open the store a URL names (docs/ARCHITECTURE.md, "Store URLs"): `memory:`; a path or
  * `file:PATH` (the cache file); `http(s)://` (the daemon); `redis(s)://`;
  * `memcache://`. Backends load lazily, so the CLI only pays for the one it uses.
  */

@@ -1,6 +1,6 @@
 /**
  * The Redis backend (`redis://`, `rediss://`), standalone or Redis Cluster,
- * in Apache mod_ssl's layout (DESIGN.md §5, src/lib/store/apache.ts), so that
+ * in Apache mod_ssl's layout (docs/ARCHITECTURE.md, src/lib/store/apache.ts), so that
  * sessctl sees and manages the sessions Apache's mod_socache_redis shares.
  *
  * URL forms:
@@ -44,12 +44,12 @@ import {
   parseMeta,
   remainingTtl,
 } from './apache.js';
-import { checkedCounterNames } from './memory.js';
 import {
   COUNTER_NAMES,
   Halt,
   nowSeconds,
   zeroCounters,
+  checkedCounterNames,
   type Counters,
   type Entry,
   type FoldFn,

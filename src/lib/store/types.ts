@@ -16,6 +16,7 @@
  * - Errors: a dead or unreachable backend rejects with a SessctlError; a miss
  *   is `undefined`. The two are never confused.
  */
+import { SessctlError } from '../errors.js';
 
 export type Role = 'server' | 'client';
 
@@ -77,6 +78,20 @@ export const COUNTER_NAMES: readonly CounterName[] = ['hits', 'misses', 'timeout
 
 export function zeroCounters(): Counters {
   return { hits: 0, misses: 0, timeouts: 0, cache_full: 0, inserts: 0, removals: 0 };
+}
+
+/**
+ * The counter names in `delta`, after checking each is a known counter with a
+ * whole-number value (a typo must not silently create or corrupt a counter).
+ */
+export function checkedCounterNames(delta: Partial<Counters>): (keyof Counters)[] {
+  const names = Object.keys(delta) as (keyof Counters)[];
+  for (const name of names) {
+    if (!COUNTER_NAMES.includes(name)) throw new SessctlError(`unknown counter "${String(name)}" (known: ${COUNTER_NAMES.join(', ')})`);
+    const value = delta[name];
+    if (value !== undefined && !Number.isSafeInteger(value)) throw new SessctlError(`counter ${name}: ${String(value)} is not a whole number`);
+  }
+  return names;
 }
 
 /**

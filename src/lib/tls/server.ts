@@ -1,7 +1,7 @@
 /**
  * A Node.js tls.Server (or https.Server) using a SessionStore as its external
  * session cache: Node's 'newSession' / 'resumeSession' events are OpenSSL's
- * new_session_cb / get_session_cb (DESIGN.md §7). They serve session-ID
+ * new_session_cb / get_session_cb (docs/ARCHITECTURE.md, "Node.js TLS hooks"). They serve session-ID
  * resumption; a client offering a ticket resumes from the ticket and never
  * reaches the store (Node emits no 'resumeSession' then).
  *
@@ -24,7 +24,7 @@ import { SessionCache, type CacheOptions } from './cache.js';
 /** How often `ticketKeys` is asked for the current key, by default. */
 export const DEFAULT_TICKET_KEYS_REFRESH_MS = 60_000;
 
-/** Node.js takes exactly one 48-byte key: name16 hmac16 aes16 (DESIGN.md §6). */
+/** Node.js takes exactly one 48-byte key: name16 hmac16 aes16 (docs/ARCHITECTURE.md, "Ticket-key layouts"). */
 const NODE_TICKET_KEYS_BYTES = 48;
 
 /** SSL_MAX_SID_CTX_LENGTH (include/openssl/ssl.h). */

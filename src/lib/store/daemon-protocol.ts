@@ -1,5 +1,5 @@
 /**
- * The wire format between `sessctl serve` (server.ts) and the daemon store
+ * The wire format between `sessctl serve` (src/lib/daemon) and the daemon store
  * backend (src/lib/store/daemon.ts). HTTP/1.1; JSON for metadata, raw bytes
  * for DER. Every request but /healthz carries `Authorization: Bearer TOKEN`.
  *
@@ -29,7 +29,7 @@
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { COUNTER_NAMES, type Counters, type Entry, type Role } from '../store/types.js';
+import { COUNTER_NAMES, type Counters, type Entry, type Role } from './types.js';
 
 export const API_PREFIX = '/v1';
 export const SESSIONS_PATH = `${API_PREFIX}/sessions`;

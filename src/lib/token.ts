@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { SessctlError } from '../errors.js';
+import { SessctlError } from './errors.js';
 
 /** The daemon's bearer token: from --token-file FILE, else $SESSCTL_TOKEN, else none. */
 export async function readToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
