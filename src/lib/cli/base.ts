@@ -4,6 +4,7 @@ import { EXIT, SessctlError } from '../errors.js';
 import { loadConfig, resolveSetting, type LoadedConfig, type SettingName } from '../config.js';
 import { resolveStoreUrl } from '../store/location.js';
 import { STDIN_ARG } from './input.js';
+import { describeParseError, usageText, type CommandShape } from './usage.js';
 import type { SessionStore } from '../store/types.js';
 
 /** The values of BaseCommand.storeFlags, as commands pass them to openStore. */
@@ -53,6 +54,23 @@ export abstract class BaseCommand extends Command {
   async init(): Promise<void> {
     await super.init();
     this.argv = this.argv.map((a) => (a === '-' ? STDIN_ARG : a));
+    // `sessctl list -v`: oclif answers --version only as the first word (main.js versionAddition); any command does here.
+    const options = this.argv.slice(0, this.argv.includes('--') ? this.argv.indexOf('--') : undefined);
+    if (options.includes('-v') || options.includes('--version')) {
+      process.stdout.write(`${this.config.userAgent}\n`);
+      this.exit(0);
+    }
+  }
+
+  /** This command as usage errors describe it. */
+  private shape(): CommandShape {
+    const ctor = this.ctor as unknown as { args?: CommandShape['args']; flags?: CommandShape['flags']; baseFlags?: CommandShape['flags']; strict?: boolean };
+    return {
+      id: this.id ?? 'sessctl',
+      args: ctor.args ?? {},
+      flags: { ...ctor.baseFlags, ...ctor.flags },
+      variadic: ctor.strict === false,
+    };
   }
 
   private loadedConfig: LoadedConfig | undefined;
@@ -119,7 +137,13 @@ export abstract class BaseCommand extends Command {
     if (err.name === 'ExitError' || (err as { code?: string }).code === 'EEXIT') throw err;
     // The reader of our output went away (`sessctl list | head`): stop quietly, as cat does.
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT_SIGPIPE);
-    const { message, exit } = describeFailure(err);
+    const usage = describeParseError(err, this.shape());
+    if (usage !== undefined && !this.jsonEnabled()) {
+      process.stderr.write(usageText(usage));
+      process.exitCode = usage.exit;
+      return this.exit(usage.exit);
+    }
+    const { message, exit } = usage ?? describeFailure(err);
     if (this.jsonEnabled()) {
       this.logJson({ error: { message, exit } });
     } else {
