@@ -7,6 +7,8 @@ import { nowSeconds } from '../lib/store/types.js';
 
 export interface InsertResult {
   inserted: EntryView[];
+  /** Sessions left out because their lifetime had passed (insert --keep-expired to insert them). */
+  skipped: (EntryView & { reason: 'expired' })[];
 }
 
 export default class Insert extends BaseCommand {
@@ -14,7 +16,10 @@ export default class Insert extends BaseCommand {
   static description = `Reads PEM ("SSL SESSION PARAMETERS", several blocks per file allowed) or DER, as written by
 openssl s_client -sess_out, Node's newSession event or sessctl get --out. The key is the session id unless --id HEX.
 An existing entry under the same key is replaced. Every file is decoded and checked before anything is written:
-one invalid file and nothing is inserted.
+one invalid file and nothing is inserted. Sessions whose lifetime has passed are skipped, each with a line saying
+so (no server would resume them): --keep-expired inserts them too (the cache file keeps them until flushed, Redis
+and memcached for 5 minutes). Into the cache file an insert is one transaction (all or nothing); into other stores a
+failure says how many were inserted before it.
 ${EXIT_CODES_HELP}`;
 
   static examples = [
@@ -34,6 +39,7 @@ ${EXIT_CODES_HELP}`;
     timeout: Flags.integer({ description: "lifetime in seconds from the session's start time, instead of its own timeout", min: 1, helpValue: 'SECONDS' }),
     role: Flags.string({ description: 'whose session it is (default: client if it carries a ticket, else server)', options: ['client', 'server'] }),
     'partial-key': Flags.string({ description: 'client sessions: the server they belong to, e.g. host:port', helpValue: 'PARTIAL' }),
+    'keep-expired': Flags.boolean({ description: 'insert sessions whose lifetime has passed too (skipped otherwise)' }),
   };
 
   async run(): Promise<InsertResult> {
@@ -50,10 +56,13 @@ ${EXIT_CODES_HELP}`;
       ...(flags['partial-key'] === undefined ? {} : { partialKey: flags['partial-key'] }),
     });
     const store = await this.openStore(flags, { create: true });
-    await insertEntries(store, entries);
-    const inserted = entries.map((e) => entryView(e, now));
+    const outcome = await insertEntries(store, entries, { now, keepExpired: flags['keep-expired'] });
+    const inserted = outcome.inserted.map((e) => entryView(e, now));
+    const skipped = outcome.expired.map((e) => ({ ...entryView(e, now), reason: 'expired' as const }));
     for (const e of inserted) this.out(`inserted ${e.id} (${e.protocol} ${e.cipher}${e.sni ? ` ${e.sni}` : ''}, ${e.expired ? 'expired' : `expires ${e.expires}`})`);
-    this.out(`${inserted.length} session${inserted.length === 1 ? '' : 's'} inserted into ${store.url}`);
-    return { inserted };
+    for (const e of skipped) this.out(`skipped ${e.id}: expired at ${e.expires}, no server would resume it (--keep-expired inserts it anyway)`);
+    const also = skipped.length === 0 ? '' : `; ${skipped.length} expired, skipped`;
+    this.out(`${inserted.length} session${inserted.length === 1 ? '' : 's'} inserted into ${store.url}${also}`);
+    return { inserted, skipped };
   }
 }

@@ -27,7 +27,7 @@ async function cli(args: string[], input?: string | Buffer) {
 describe('insert and list', () => {
   const store = freshStore();
   beforeAll(async () => {
-    const r = await cli(['insert', '--store', store, ...pems]);
+    const r = await cli(['insert', '--keep-expired', '--store', store, ...pems]);
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -141,7 +141,7 @@ describe('insert validates everything before writing anything', () => {
     const store = freshStore();
     const bad = path.join(tmp.dir, 'bad.pem');
     writeFileSync(bad, VECTORS[1]!.pem.toString('utf8').replace(/[A-Za-z]{8}\n/, '!!!!!!!!\n'));
-    const r = await cli(['insert', '--store', store, pems[0]!, bad, pems[2]!]);
+    const r = await cli(['insert', '--keep-expired', '--store', store, pems[0]!, bad, pems[2]!]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('bad.pem');
@@ -155,9 +155,9 @@ describe('insert validates everything before writing anything', () => {
   test('stdin, --id, --timeout; an existing entry is replaced', async () => {
     const store = freshStore();
     const id = 'c0ffee'.repeat(4);
-    const r = await cli(['insert', '--store', store, '--id', id, '--timeout', '60', '-'], VECTORS[0]!.pem);
+    const r = await cli(['insert', '--keep-expired', '--store', store, '--id', id, '--timeout', '60', '-'], VECTORS[0]!.pem);
     expect(r.code, r.stderr).toBe(0);
-    const again = await cli(['insert', '--store', store, '--id', id, '--timeout', '120', '-'], VECTORS[0]!.pem);
+    const again = await cli(['insert', '--keep-expired', '--store', store, '--id', id, '--timeout', '120', '-'], VECTORS[0]!.pem);
     expect(again.code, again.stderr).toBe(0);
     const rows = JSON.parse((await cli(['list', '--store', store, '--json'])).stdout);
     expect(rows).toHaveLength(1);
@@ -166,7 +166,7 @@ describe('insert validates everything before writing anything', () => {
   });
 
   test('--id with several sessions is a usage error', async () => {
-    const r = await cli(['insert', '--store', freshStore(), '--id', 'aa', pems[0]!, pems[1]!]);
+    const r = await cli(['insert', '--keep-expired', '--store', freshStore(), '--id', 'aa', pems[0]!, pems[1]!]);
     expect(r.code).toBe(2);
   });
 });
@@ -174,7 +174,7 @@ describe('insert validates everything before writing anything', () => {
 describe('remove and flush', () => {
   test('remove one id; a missing id exits 3 but the others go', async () => {
     const store = freshStore();
-    await cli(['insert', '--store', store, ...pems]);
+    await cli(['insert', '--keep-expired', '--store', store, ...pems]);
     const one = await cli(['remove', ids[0]!, '--store', store]);
     expect(one.code, one.stderr).toBe(0);
     const r = await cli(['remove', ids[1]!, 'ab'.repeat(32), '--store', store, '--yes']);
@@ -186,7 +186,7 @@ describe('remove and flush', () => {
 
   test('removing several needs --yes when not on a terminal; --dry-run removes nothing', async () => {
     const store = freshStore();
-    await cli(['insert', '--store', store, ...pems]);
+    await cli(['insert', '--keep-expired', '--store', store, ...pems]);
     const refused = await cli(['remove', ids[0]!, ids[1]!, '--store', store]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--yes/);
@@ -202,7 +202,7 @@ describe('remove and flush', () => {
     const store = freshStore();
     // Two live sessions (timeout far in the future) and two expired ones (timeout 1 s, long past).
     await cli(['insert', '--store', store, '--timeout', String(10 * 365 * 86400), pems[0]!, pems[1]!]);
-    await cli(['insert', '--store', store, '--timeout', '1', pems[2]!, pems[3]!]);
+    await cli(['insert', '--keep-expired', '--store', store, '--timeout', '1', pems[2]!, pems[3]!]);
     const flush = await cli(['flush', '--store', store, '--json']);
     expect(flush.code, flush.stderr).toBe(0);
     expect(JSON.parse(flush.stdout)).toMatchObject({ removed: 2, remaining: 2 });
@@ -228,20 +228,20 @@ describe('remove and flush', () => {
 describe('where the store is', () => {
   test('$SESSCTL_STORE, else $XDG_STATE_HOME/sessctl/sessions.db created 0600 in a 0700 directory', async () => {
     const xdg = path.join(tmp.dir, 'xdg');
-    const r = await runCli(['insert', pems[0]!], { env: { XDG_STATE_HOME: xdg, SESSCTL_STORE: undefined } });
+    const r = await runCli(['insert', '--keep-expired', pems[0]!], { env: { XDG_STATE_HOME: xdg, SESSCTL_STORE: undefined } });
     expect(r.code, r.stderr).toBe(0);
     const file = path.join(xdg, 'sessctl', 'sessions.db');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     const viaEnv = path.join(tmp.dir, 'env-store.db');
-    await runCli(['insert', pems[1]!], { env: { XDG_STATE_HOME: xdg, SESSCTL_STORE: viaEnv } });
+    await runCli(['insert', '--keep-expired', pems[1]!], { env: { XDG_STATE_HOME: xdg, SESSCTL_STORE: viaEnv } });
     const list = await runCli(['list', '--json'], { env: { SESSCTL_STORE: viaEnv } });
     expect(JSON.parse(list.stdout).map((x: { id: string }) => x.id)).toEqual([ids[1]]);
   });
 
   test('a cache file readable by others gets a warning; one that is not SQLite an error', async () => {
     const store = freshStore();
-    await cli(['insert', '--store', store, pems[0]!]);
+    await cli(['insert', '--keep-expired', '--store', store, pems[0]!]);
     chmodSync(store, 0o644);
     const r = await cli(['list', '--store', store]);
     expect(r.code).toBe(0);
@@ -270,7 +270,7 @@ describe('usage errors', () => {
   });
   test('--json errors are JSON', async () => {
     const store = freshStore();
-    await cli(['insert', '--store', store, pems[0]!]);
+    await cli(['insert', '--keep-expired', '--store', store, pems[0]!]);
     const r = await cli(['get', 'ab'.repeat(32), '--store', store, '--json']);
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).error.exit).toBe(3);

@@ -23,9 +23,9 @@ describe('settings precedence', () => {
   const fromFlag = path.join(tmp.dir, 'from-flag.db');
 
   test('the config file beats the default; the environment beats the config file; the flag beats both', async () => {
-    expect((await runCli(['insert', pem(0)], { env })).code).toBe(0);
-    expect((await runCli(['insert', pem(1)], { env: { ...env, SESSCTL_STORE: fromEnv } })).code).toBe(0);
-    expect((await runCli(['insert', pem(2), '--store', fromFlag], { env: { ...env, SESSCTL_STORE: fromEnv } })).code).toBe(0);
+    expect((await runCli(['insert', '--keep-expired', pem(0)], { env })).code).toBe(0);
+    expect((await runCli(['insert', '--keep-expired', pem(1)], { env: { ...env, SESSCTL_STORE: fromEnv } })).code).toBe(0);
+    expect((await runCli(['insert', '--keep-expired', pem(2), '--store', fromFlag], { env: { ...env, SESSCTL_STORE: fromEnv } })).code).toBe(0);
     const ids = async (store: string) => JSON.parse((await runCli(['list', '--json', '--store', store])).stdout).map((x: { id: string }) => x.id);
     expect(await ids(fromConfig)).toEqual([id(0)]);
     expect(await ids(fromEnv)).toEqual([id(1)]);

@@ -67,7 +67,7 @@ describe.skipIf(!hasTmux)('remove asks for confirmation on a terminal (tmux)', (
   });
 
   beforeEach(async () => {
-    const r = await runCli(['insert', '--store', store, ...FILES]);
+    const r = await runCli(['insert', '--keep-expired', '--store', store, ...FILES]);
     expect(r.code, r.stderr).toBe(0);
     expect(await storedIds()).toEqual([...IDS].sort());
   });

@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('commands through the daemon', () => {
   it('insert, list, get, stats, remove, flush', async () => {
-    const insert = await runCli(['insert', path.join(SESSIONS, '01-client-tls12-ecdhe-rsa-aes256gcm-sni-ticket.pem'), path.join(SESSIONS, '07-server-tls12-dhe-rsa-aes128gcm-alpn.pem'), ...via]);
+    const insert = await runCli(['insert', '--keep-expired', path.join(SESSIONS, '01-client-tls12-ecdhe-rsa-aes256gcm-sni-ticket.pem'), path.join(SESSIONS, '07-server-tls12-dhe-rsa-aes128gcm-alpn.pem'), ...via]);
     expect(insert.stderr).toBe('');
     expect(insert.code).toBe(0);
 

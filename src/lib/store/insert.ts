@@ -1,8 +1,8 @@
-import { invalidInput, usageError } from '../errors.js';
+import { EXIT, SessctlError, invalidInput, usageError } from '../errors.js';
 import { decodeSession } from '../session/codec.js';
 import { readSessionBlobs } from '../session/pem.js';
 import { entryFromSession, type EntryOptions } from './entry.js';
-import type { Entry, SessionStore } from './types.js';
+import { nowSeconds, type Entry, type SessionStore } from './types.js';
 
 export interface SessionSource {
   /** Shown in errors: a file name or "standard input". */
@@ -35,7 +35,56 @@ export function prepareEntries(sources: SessionSource[], options: EntryOptions):
   return entries;
 }
 
-/** Write prepared entries; an existing entry under the same key is replaced. */
-export async function insertEntries(store: SessionStore, entries: Entry[]): Promise<void> {
-  for (const entry of entries) await store.update(entry);
+export interface InsertOutcome {
+  /** Written, in order. */
+  inserted: Entry[];
+  /** Left out because their lifetime had already passed (unless keepExpired). */
+  expired: Entry[];
+}
+
+export interface InsertOptions {
+  now: number;
+  /**
+   * Insert sessions whose lifetime has passed too. Off by default: no server
+   * resumes them (OpenSSL checks time + timeout), and the backends cannot
+   * keep them alike (the cache file until flushed, Redis and memcached only
+   * for EXPIRED_GRACE_SECONDS, since their keys need a lifetime).
+   */
+  keepExpired?: boolean;
+}
+
+/**
+ * Write prepared entries (an existing entry under the same key is replaced),
+ * leaving out the expired ones unless asked. All or nothing where the store
+ * can (the cache file: one transaction); elsewhere a failure names how many
+ * were written before it ("27 of 5000 sessions inserted before it failed: ...").
+ */
+export async function insertEntries(store: SessionStore, entries: Entry[], options: InsertOptions = { now: nowSeconds() }): Promise<InsertOutcome> {
+  const expired = options.keepExpired ? [] : entries.filter((e) => e.expiresAt <= options.now);
+  const inserted = options.keepExpired ? entries : entries.filter((e) => e.expiresAt > options.now);
+  if (inserted.length === 0) return { inserted, expired };
+  if (store.updateMany !== undefined) {
+    try {
+      await store.updateMany(inserted);
+    } catch (err) {
+      throw partialFailure(err, 'nothing inserted');
+    }
+    return { inserted, expired };
+  }
+  let done = 0;
+  try {
+    for (const entry of inserted) {
+      await store.update(entry);
+      done += 1;
+    }
+  } catch (err) {
+    throw partialFailure(err, `${done} of ${inserted.length} session${inserted.length === 1 ? '' : 's'} inserted before it failed`);
+  }
+  return { inserted, expired };
+}
+
+/** A store failure in the middle of a batch, with what had been done before it in front. */
+export function partialFailure(err: unknown, done: string): SessctlError {
+  const message = (err as Error)?.message ?? String(err);
+  return new SessctlError(`${done}: ${message}`, { exit: err instanceof SessctlError ? err.exit : EXIT.ERROR, cause: err });
 }
