@@ -148,6 +148,12 @@ describe('the daemon on the wire', () => {
       [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
       ['\r\n'.repeat(20_000), 431],
       [`PUT /v1/keyring HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 100000000\r\n\r\n`, 413],
+      // Found by the differential test against llhttp (http1-differential.test.ts):
+      [`GET /v1/size HTTP/1.1\r\n${AUTH}\r\n`, 400],
+      [`GET http://x/v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n`, 400],
+      [`GET /v1/size#f HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n`, 400],
+      [`PUT /v1/keyring HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 1\t\r\n\r\na`, 400],
+      [`GET /v1/size HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\t\r\n\r\n`, 400],
     ];
     for (const [request, status] of cases) {
       const r = await exchange([request]);

@@ -73,25 +73,41 @@ const TOKEN_CHAR = new Uint8Array(0x80);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
 /** The first byte of a TLS record carrying a handshake: a TLS client speaking to a plain-HTTP port. */
 const TLS_HANDSHAKE = 0x16;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
+/**
+ * Method SP request-target SP HTTP-version (RFC 9112 §3). The target in
+ * origin-form only (the daemon is no proxy): "/" then the characters of a
+ * path and query (RFC 3986 pchar, "/" and "?"), nothing that needs encoding
+ * and no fragment; a subset of what llhttp takes, as the differential test checks.
+ */
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*) HTTP\/1\.([01])$/;
+/** A Content-Length value. */
+const CONTENT_LENGTH = /^\d{1,15}$/;
+/** The headers that say where a message ends and whether the connection stays. */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection']);
 /** Headers that must come once: a second copy is how request smuggling starts. */
 const SINGLE = new Set(['content-length', 'transfer-encoding', 'host', 'authorization', 'expect']);
 
 /** A request refused before the handler: answered with `status` and the connection closed. */
-class Refusal extends Error {
+export class Refusal extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
   }
 }
 
-interface Head {
+/** A request head as the daemon understood it. */
+export interface RequestHead {
   method: string;
+  /** The request target as sent. */
   target: string;
+  /** Values by lower-case name; a repeated header joined with ", " (the SINGLE ones are refused instead). */
   headers: Record<string, string>;
   keepAlive: boolean;
   http10: boolean;
+  /** The body's length: Content-Length, or 0 without one (a chunked body is refused). */
   length: number;
 }
+
+type Head = RequestHead;
 
 let dateSecond = 0;
 let dateText = '';
@@ -310,30 +326,13 @@ class Connection {
   /** One request head from `#pending`; false when more bytes are needed. */
   #readHead(): boolean {
     const pending = this.#pending!;
-    const { maxHeaderBytes, maxBodyBytes } = this.#options.limits;
-    // Blank lines before a request are allowed (RFC 9112 §2.2).
-    let start = 0;
-    while (start + 1 < pending.length && pending[start] === 0x0d && pending[start + 1] === 0x0a) start += 2;
-    // A request line starts with a method, a token: anything else is refused at once, not after the head timeout.
-    const first = pending[start];
-    if (first !== undefined && first !== 0x0d && (first >= 0x80 || TOKEN_CHAR[first] === 0)) {
-      if (first === TLS_HANDSHAKE) throw new Refusal(400, 'tls_on_plain_http', 'a TLS handshake on a plain-HTTP port: use http://, or start the daemon with --tls-cert and --tls-key');
-      throw new Refusal(400, 'bad_request', 'not an HTTP/1.x request');
-    }
-    const end = pending.indexOf(CRLF2, start);
-    // The blank lines count towards the limit: an endless stream of them is no request either.
-    if (end < 0) {
-      if (pending.length > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
-      return false;
-    }
-    if (end > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
-    const head = parseHead(pending, start, end);
-    if (head.length > maxBodyBytes) throw new Refusal(413, 'too_large', `the body is larger than ${maxBodyBytes} bytes`);
-    this.#pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4);
+    const read = readRequestHead(pending, this.#options.limits);
+    if (read === undefined) return false;
+    const head = read.head;
+    this.#pending = read.bodyStart === pending.length ? undefined : pending.subarray(read.bodyStart);
     this.#head = head;
-    if (head.headers['expect'] !== undefined) {
-      if (head.headers['expect'].toLowerCase() !== '100-continue') throw new Refusal(417, 'expectation_failed', 'only "Expect: 100-continue" is understood');
-      if (!head.http10 && this.#pending === undefined && head.length > 0) this.#socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    if (head.headers['expect'] !== undefined && !head.http10 && this.#pending === undefined && head.length > 0) {
+      this.#socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
     this.#bodyChunks = [];
     this.#bodyLength = 0;
@@ -463,6 +462,40 @@ class Connection {
   }
 }
 
+/**
+ * The request head at the start of `bytes` (blank lines before it allowed), as
+ * the connection reads it: undefined while its end has not arrived, a
+ * Refusal thrown when it is refused (also before its end, as soon as that is
+ * certain). Pure: tested against llhttp (test/daemon/http1-differential.test.ts).
+ */
+export function readRequestHead(
+  bytes: Buffer,
+  limits: Pick<Http1Limits, 'maxHeaderBytes' | 'maxBodyBytes'>,
+): { head: RequestHead; bodyStart: number } | undefined {
+  const { maxHeaderBytes, maxBodyBytes } = limits;
+  // Blank lines before a request are allowed (RFC 9112 §2.2).
+  let start = 0;
+  while (start + 1 < bytes.length && bytes[start] === 0x0d && bytes[start + 1] === 0x0a) start += 2;
+  // A request line starts with a method, a token: anything else is refused at once, not after the head timeout.
+  const first = bytes[start];
+  if (first !== undefined && first !== 0x0d && (first >= 0x80 || TOKEN_CHAR[first] === 0)) {
+    if (first === TLS_HANDSHAKE) throw new Refusal(400, 'tls_on_plain_http', 'a TLS handshake on a plain-HTTP port: use http://, or start the daemon with --tls-cert and --tls-key');
+    throw new Refusal(400, 'bad_request', 'not an HTTP/1.x request');
+  }
+  const end = bytes.indexOf(CRLF2, start);
+  // The blank lines count towards the limit: an endless stream of them is no request either.
+  if (end < 0) {
+    if (bytes.length > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
+    return undefined;
+  }
+  if (end > maxHeaderBytes) throw new Refusal(431, 'header_overflow', 'the request head is too large');
+  const head = parseHead(bytes, start, end);
+  if (head.length > maxBodyBytes) throw new Refusal(413, 'too_large', `the body is larger than ${maxBodyBytes} bytes`);
+  const expect = head.headers['expect'];
+  if (expect !== undefined && expect.toLowerCase() !== '100-continue') throw new Refusal(417, 'expectation_failed', 'only "Expect: 100-continue" is understood');
+  return { head, bodyStart: end + 4 };
+}
+
 /** The request head, bytes `from` to `to` of `bytes` (without the final blank line), or a Refusal. */
 function parseHead(bytes: Buffer, from: number, to: number): Head {
   // One pass over the bytes (faster than over a string) finds the line ends
@@ -498,6 +531,13 @@ function parseHead(bytes: Buffer, from: number, to: number): Head {
     if (colon === start || colon === end) throw new Refusal(400, 'bad_request', 'a header line without a name');
     const name = upper ? text.slice(start, colon).toLowerCase() : text.slice(start, colon);
     const value = trimOws(text, colon + 1, end);
+    // llhttp refuses a tab around a Content-Length and reads "close<TAB>" as
+    // no close: a tab in a header that frames the message is refused, so a
+    // front end built on llhttp and the daemon cannot disagree about framing.
+    if (FRAMING.has(name) && text.slice(colon + 1, end).includes('\t')) {
+      throw new Refusal(400, 'bad_request', `a tab in the ${name} header`);
+    }
+    if (name === 'content-length' && !CONTENT_LENGTH.test(value)) throw new Refusal(400, 'bad_request', 'Content-Length is not a number');
     const seen = headers[name];
     if (seen !== undefined) {
       if (SINGLE.has(name)) throw new Refusal(400, 'bad_request', `the ${name} header more than once`);
@@ -509,11 +549,11 @@ function parseHead(bytes: Buffer, from: number, to: number): Head {
   }
   const declared = headers['content-length'];
   let length = 0;
-  if (declared !== undefined) {
-    if (!/^\d{1,15}$/.test(declared)) throw new Refusal(400, 'bad_request', 'Content-Length is not a number');
-    length = Number(declared);
-  }
+  // Checked above: digits only.
+  if (declared !== undefined) length = Number(declared);
   const http10 = line[3] === '0';
+  // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+  if (!http10 && headers['host'] === undefined) throw new Refusal(400, 'bad_request', 'an HTTP/1.1 request without a Host header');
   const connection = headers['connection']?.toLowerCase();
   const keepAlive = http10 ? connection !== undefined && /(^|,)\s*keep-alive\s*(,|$)/.test(connection) : !(connection !== undefined && /(^|,)\s*close\s*(,|$)/.test(connection));
   return { method: line[1]!, target: line[2]!, headers, keepAlive, http10, length };
