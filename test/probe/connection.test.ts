@@ -89,8 +89,11 @@ describe.skipIf(!hasOpenssl)('connectOnce against openssl s_server', () => {
     const first = await connectOnce({ ...base, port: cacheOnly.port, tickets: false });
     expect(first).toMatchObject({ protocol: 'TLSv1.2', tickets: [] });
     expect(first.sessionId).toMatch(/^[0-9a-f]{64}$/);
-    const again = await connectOnce({ ...base, port: cacheOnly.port, tickets: false, offer: first.sessions.at(-1) });
-    expect(again.resumed).toBe(true);
+    // Twice: the probe closes cleanly, so the server keeps the session (a torn-down connection's is dropped).
+    for (let i = 0; i < 2; i++) {
+      const again = await connectOnce({ ...base, port: cacheOnly.port, tickets: false, offer: first.sessions.at(-1) });
+      expect(again.resumed).toBe(true);
+    }
     // OpenSSL sends an empty session ID when its server cache is off (ssl/statem/statem_srvr.c, tls_construct_server_hello).
     const none = await connectOnce({ ...base, port: nothing.port, tickets: false });
     expect(none).toMatchObject({ sessionId: '', tickets: [], sessions: [] });

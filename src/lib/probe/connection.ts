@@ -28,7 +28,7 @@ export { STARTTLS_PROTOCOLS, type StartTlsProtocol } from './starttls.js';
 
 export type TlsVersion = '1.2' | '1.3';
 
-/** Longest wait for a TLS 1.3 server's tickets after the handshake, within the deadline. */
+/** Longest wait for the server's close after ours (and a TLS 1.3 server's tickets), within the deadline. */
 const TICKET_WAIT_MS = 1000;
 
 export interface ConnectOptions {
@@ -110,7 +110,8 @@ function describeFailure(target: string, host: string, stage: string, err: NodeJ
   return new SessctlError(`${target}: ${reason}`, { cause: err });
 }
 
-function ticketOf(der: Buffer): { ticket?: IssuedTicket; sessionId: Buffer } {
+/** The ticket a received session carries (if any) and its session ID. Throws (SessctlError) on bytes the codec does not read. */
+export function ticketOf(der: Buffer): { ticket?: IssuedTicket; sessionId: Buffer } {
   const session = decodeSession(der);
   const ticket = session.ticket;
   if (!ticket || ticket.length === 0) return { sessionId: session.sessionId };
@@ -209,12 +210,10 @@ export function connectOnce(options: ConnectOptions): Promise<ProbeConnection> {
           handshakeMs: performance.now() - started,
         };
         stage = 'wait for tickets';
-        if (result.protocol !== 'TLSv1.3') {
-          // TLS 1.2 tickets and session IDs arrive inside the handshake; Node emits their
-          // 'session' event right after 'secureConnect' (lib/_tls_wrap.js, onConnectSecure).
-          process.nextTick(done);
-          return;
-        }
+        // Close cleanly (close_notify) and read until the server closes: TLS 1.3 tickets come
+        // after the handshake, and an OpenSSL server drops from its cache the session of a
+        // connection that was not shut down cleanly (ssl/ssl_sess.c, ssl_clear_bad_session),
+        // so a torn-down connection would make the next offer of its session fail.
         s.end();
         setTimeout(() => done(), Math.min(TICKET_WAIT_MS, Math.max(0, options.timeoutMs - (performance.now() - started)))).unref();
       });

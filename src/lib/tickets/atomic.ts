@@ -14,13 +14,14 @@ export const KEY_FILE_MODE = 0o600;
 
 const TEMP_INFIX = '.sessctl-tmp-';
 
-export async function writeFileAtomic(file: string, data: Buffer): Promise<void> {
+/** `mode`: KEY_FILE_MODE unless the file holds nothing secret (probe --prometheus: a collector under another user reads it). */
+export async function writeFileAtomic(file: string, data: Buffer, mode: number = KEY_FILE_MODE): Promise<void> {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}${TEMP_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, KEY_FILE_MODE);
-    await handle.chmod(KEY_FILE_MODE); // the umask can only remove bits; make sure of the exact mode
+    handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    await handle.chmod(mode); // the umask can only remove bits; make sure of the exact mode
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();
