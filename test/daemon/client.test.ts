@@ -175,6 +175,48 @@ describe('Http1Client', () => {
     c.destroy();
   });
 
+  it('a head whose blank line is split across reads, and a long head in many pieces with a large body after it', async () => {
+    const body = 'b'.repeat(200_000);
+    const head = `HTTP/1.1 200 OK\r\nx-long: ${'h'.repeat(50_000)}\r\ncontent-length: ${body.length}\r\n\r\n`;
+    const { port } = await serve((request, socket) => {
+      if (request.startsWith('GET /split')) {
+        const bytes = ok('split');
+        const at = bytes.indexOf('\r\n\r\n') + 2;
+        socket.write(bytes.slice(0, at));
+        setTimeout(() => socket.write(bytes.slice(at)), 20);
+        return;
+      }
+      // The head in 1000-byte pieces, its last piece with the whole body.
+      const cut = head.length - 10;
+      for (let i = 0; i < cut; i += 1000) socket.write(head.slice(i, Math.min(i + 1000, cut)));
+      setTimeout(() => socket.write(head.slice(cut) + body), 20);
+    });
+    const c = client(port);
+    expect((await c.request('GET', '/split', {})).body.toString()).toBe('split');
+    const long = await c.request('GET', '/long', {});
+    expect(long.headers['x-long']).toHaveLength(50_000);
+    expect(long.body.toString()).toBe(body);
+    c.destroy();
+  });
+
+  it('refuses answers llhttp refuses (found by http1-client-differential.test.ts), with ESESSCTL_MALFORMED', async () => {
+    const answers = [
+      'HTTP/1.1 200 OK\r\nX A: b\r\ncontent-length: 0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab',
+      'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-folded: a\r\n b\r\n\r\nab',
+      'HTTP/1.1 200 OK\ncontent-length: 0\n\r\n\r\n',
+      'HTTP/1.1 100 Continue\r\n\r\n',
+      'HTTP/1.1 200 OK\r\ncontent-length: 2\t\r\n\r\nab',
+    ];
+    let next = 0;
+    const { port } = await serve((_head, socket) => socket.end(answers[next++]));
+    const c = client(port);
+    for (const answer of answers) {
+      expect((await failure(c.request('GET', '/', {}))).code, JSON.stringify(answer)).toBe('ESESSCTL_MALFORMED');
+    }
+    c.destroy();
+  });
+
   it('an answer without Content-Length ends when the server closes', async () => {
     const { port } = await serve((_head, socket) => socket.end('HTTP/1.1 200 OK\r\n\r\nuntil the end'));
     const c = client(port);

@@ -114,13 +114,13 @@ export type LlhttpAnswer =
 export class AnswerOracle {
   readonly #server: net.Server;
   #port = 0;
-  #next: { bytes: Buffer; close: boolean } = { bytes: Buffer.alloc(0), close: true };
+  #next = Buffer.alloc(0);
 
   constructor() {
     this.#server = net.createServer((socket) => {
       socket.on('error', () => {});
-      const { bytes, close } = this.#next;
-      socket.once('data', () => (close ? socket.end(bytes) : socket.write(bytes)));
+      const bytes = this.#next;
+      socket.once('data', () => socket.end(bytes));
     });
   }
 
@@ -133,13 +133,9 @@ export class AnswerOracle {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  /**
-   * What node:http's client makes of `bytes` as the answer to a `method`
-   * request; `close`: the server closes the connection after them (else it
-   * keeps it open, and a body that runs to the close never ends).
-   */
-  async parse(bytes: Buffer, method = 'GET', close = true): Promise<LlhttpAnswer> {
-    this.#next = { bytes, close };
+  /** What node:http's client makes of `bytes` as the answer to a `method` request, the connection closed after them. */
+  async parse(bytes: Buffer, method = 'GET'): Promise<LlhttpAnswer> {
+    this.#next = bytes;
     return new Promise<LlhttpAnswer>((resolve) => {
       let settled = false;
       const settle = (r: LlhttpAnswer) => {
@@ -147,10 +143,15 @@ export class AnswerOracle {
         settled = true;
         clearTimeout(timer);
         req.destroy();
+        agent.destroy();
         resolve(r);
       };
-      const timer = setTimeout(() => settle({ accepted: false, code: 'deadline' }), close ? CASE_DEADLINE_MS : 300);
-      const req = http.request({ host: '127.0.0.1', port: this.#port, method, path: '/', agent: false });
+      const timer = setTimeout(() => settle({ accepted: false, code: 'deadline' }), CASE_DEADLINE_MS);
+      // A keep-alive agent: the request asks to keep the connection, so whether it
+      // is kept after the answer is what llhttp read in the answer.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const req = http.request({ host: '127.0.0.1', port: this.#port, method, path: '/', agent });
+      req.on('close', () => agent.destroy());
       req.on('error', (err: NodeJS.ErrnoException) => settle({ accepted: false, code: err.code ?? 'unknown' }));
       req.on('response', (res: http.IncomingMessage) => {
         const chunks: Buffer[] = [];

@@ -20,6 +20,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { CRLF2, HeadError, TOKEN_CHAR, hasConnectionOption, readHeadFields, type HeadFields } from '../store/http1-head.js';
 
 export interface HttpRequest {
   readonly method: string;
@@ -67,10 +68,6 @@ const IDLE = 3; // the next request on a kept-alive connection (deadline: keepAl
 const DONE = 4; // closing
 type State = typeof HEAD | typeof BODY | typeof BUSY | typeof IDLE | typeof DONE;
 
-const CRLF2 = Buffer.from('\r\n\r\n');
-/** The characters of a token (RFC 9110 §5.6.2), by character code: a header name is made of them. */
-const TOKEN_CHAR = new Uint8Array(0x80);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
 /** The first byte of a TLS record carrying a handshake: a TLS client speaking to a plain-HTTP port. */
 const TLS_HANDSHAKE = 0x16;
 /**
@@ -80,10 +77,6 @@ const TLS_HANDSHAKE = 0x16;
  * and no fragment; a subset of what llhttp takes, as the differential test checks.
  */
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*) HTTP\/1\.([01])$/;
-/** A Content-Length value. */
-const CONTENT_LENGTH = /^\d{1,15}$/;
-/** The headers that say where a message ends and whether the connection stays. */
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection']);
 /** Headers that must come once: a second copy is how request smuggling starts. */
 const SINGLE = new Set(['content-length', 'transfer-encoding', 'host', 'authorization', 'expect']);
 
@@ -498,70 +491,26 @@ export function readRequestHead(
 
 /** The request head, bytes `from` to `to` of `bytes` (without the final blank line), or a Refusal. */
 function parseHead(bytes: Buffer, from: number, to: number): Head {
-  // One pass over the bytes (faster than over a string) finds the line ends
-  // and refuses control characters but HTAB, and a CR or LF other than as a CRLF pair.
-  const ends: number[] = [];
-  for (let i = from; i < to; i++) {
-    const c = bytes[i]!;
-    if ((c >= 0x20 && c !== 0x7f) || c === 0x09) continue;
-    if (c === 0x0d && i + 1 < to && bytes[i + 1] === 0x0a) {
-      ends.push(i - from);
-      i += 1;
-      continue;
-    }
-    throw new Refusal(400, 'bad_request', 'control characters, or a CR or LF alone, in the request head');
+  let fields: HeadFields;
+  try {
+    fields = readHeadFields(bytes, from, to, SINGLE);
+  } catch (err) {
+    if (err instanceof HeadError) throw new Refusal(400, 'bad_request', `${err.message} of the request`);
+    throw err;
   }
-  ends.push(to - from);
-  const text = bytes.toString('latin1', from, to);
-  const line = REQUEST_LINE.exec(text.slice(0, ends[0]));
+  const line = REQUEST_LINE.exec(fields.startLine);
   if (line === null) throw new Refusal(400, 'bad_request', 'not an HTTP/1.x request line');
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let n = 1; n < ends.length; n++) {
-    const start = ends[n - 1]! + 2;
-    const end = ends[n]!;
-    // The name: token characters up to the colon.
-    let colon = start;
-    let upper = false;
-    for (; colon < end; colon++) {
-      const c = bytes[from + colon]!;
-      if (c === 0x3a) break;
-      if (c >= 0x80 || TOKEN_CHAR[c] === 0) throw new Refusal(400, 'bad_request', 'a header name with characters not allowed there');
-      if (c <= 0x5a && c >= 0x41) upper = true;
-    }
-    if (colon === start || colon === end) throw new Refusal(400, 'bad_request', 'a header line without a name');
-    const name = upper ? text.slice(start, colon).toLowerCase() : text.slice(start, colon);
-    const value = trimOws(text, colon + 1, end);
-    // llhttp refuses a tab around a Content-Length and reads "close<TAB>" as
-    // no close: a tab in a header that frames the message is refused, so a
-    // front end built on llhttp and the daemon cannot disagree about framing.
-    if (FRAMING.has(name) && text.slice(colon + 1, end).includes('\t')) {
-      throw new Refusal(400, 'bad_request', `a tab in the ${name} header`);
-    }
-    if (name === 'content-length' && !CONTENT_LENGTH.test(value)) throw new Refusal(400, 'bad_request', 'Content-Length is not a number');
-    const seen = headers[name];
-    if (seen !== undefined) {
-      if (SINGLE.has(name)) throw new Refusal(400, 'bad_request', `the ${name} header more than once`);
-      headers[name] = `${seen}, ${value}`;
-    } else headers[name] = value;
-  }
+  const headers = fields.headers;
   if (headers['transfer-encoding'] !== undefined) {
     throw new Refusal(411, 'length_required', 'chunked request bodies are not accepted: send Content-Length');
   }
+  // Digits only (readHeadFields).
   const declared = headers['content-length'];
-  let length = 0;
-  // Checked above: digits only.
-  if (declared !== undefined) length = Number(declared);
+  const length = declared === undefined ? 0 : Number(declared);
   const http10 = line[3] === '0';
   // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
   if (!http10 && headers['host'] === undefined) throw new Refusal(400, 'bad_request', 'an HTTP/1.1 request without a Host header');
   const connection = headers['connection']?.toLowerCase();
-  const keepAlive = http10 ? connection !== undefined && /(^|,)\s*keep-alive\s*(,|$)/.test(connection) : !(connection !== undefined && /(^|,)\s*close\s*(,|$)/.test(connection));
+  const keepAlive = http10 ? hasConnectionOption(connection, 'keep-alive') : !hasConnectionOption(connection, 'close');
   return { method: line[1]!, target: line[2]!, headers, keepAlive, http10, length };
-}
-
-/** `text` from `from` to `to`, without the optional whitespace (SP and HTAB only) around it: a header value. */
-function trimOws(text: string, from: number, to: number): string {
-  while (from < to && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from += 1;
-  while (to > from && (text.charCodeAt(to - 1) === 0x20 || text.charCodeAt(to - 1) === 0x09)) to -= 1;
-  return text.slice(from, to);
 }

@@ -18,6 +18,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { CRLF2, HeadError, hasConnectionOption, readHeadFields } from './http1-head.js';
 
 export interface Http1ClientOptions {
   host: string;
@@ -32,7 +33,7 @@ export interface Http1ClientOptions {
 
 export interface Http1Answer {
   status: number;
-  /** Header values by lower-case name (a repeated header: the last). */
+  /** Header values by lower-case name (a repeated header: joined with ", "). */
   headers: Record<string, string>;
   body: Buffer;
 }
@@ -51,8 +52,50 @@ interface Pending {
   connection: Connection | undefined;
 }
 
-const CRLF2 = Buffer.from('\r\n\r\n');
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |$)/;
+/**
+ * HTTP-version SP status-code SP [reason-phrase] (RFC 9112 §4). A reason of
+ * visible characters, spaces and tabs; llhttp also takes the line without
+ * the space before an empty reason.
+ */
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
+/** Headers an answer may hold once only: a second copy makes its length ambiguous. */
+const SINGLE = new Set(['content-length', 'transfer-encoding']);
+
+/** An answer's head as the client reads it. */
+export interface AnswerHead {
+  status: number;
+  headers: Record<string, string>;
+  keepAlive: boolean;
+  /** The body's length, or -2: no Content-Length, the body ends when the daemon closes. */
+  bodyLength: number;
+}
+
+/**
+ * The answer head in bytes `from` to `to` of `bytes` (without its final blank
+ * line), to a request that was a HEAD or not; throws HeadError when it is not
+ * HTTP/1.1 as the daemon speaks it. Pure: tested against llhttp's answer
+ * parser (test/daemon/http1-client-differential.test.ts).
+ */
+export function readAnswerHead(bytes: Buffer, from: number, to: number, headOnly: boolean): AnswerHead {
+  const { startLine, headers } = readHeadFields(bytes, from, to, SINGLE);
+  const line = STATUS_LINE.exec(startLine);
+  if (line === null) throw new HeadError('not an HTTP/1.1 answer');
+  const status = Number(line[2]);
+  // The client never sends Expect or Upgrade: an interim answer is none it asked for.
+  if (status < 200) throw new HeadError(`an interim answer (${status}) that was not asked for`);
+  if (headers['transfer-encoding'] !== undefined) throw new HeadError('a chunked answer (the daemon sends Content-Length)');
+  const connection = headers['connection']?.toLowerCase();
+  let keepAlive = line[1] === '0' ? hasConnectionOption(connection, 'keep-alive') : !hasConnectionOption(connection, 'close');
+  const declared = headers['content-length'];
+  const bodiless = status === 204 || status === 304;
+  // Without a length, even an answer to HEAD leaves the connection in doubt (llhttp closes it too).
+  if (declared === undefined && !bodiless) keepAlive = false;
+  let bodyLength: number;
+  if (headOnly || bodiless) bodyLength = 0;
+  else if (declared === undefined) bodyLength = -2;
+  else bodyLength = Number(declared); // digits only (readHeadFields)
+  return { status, headers, keepAlive, bodyLength };
+}
 
 export class Http1Client {
   readonly #options: Http1ClientOptions;
@@ -152,8 +195,9 @@ class Connection {
   #served = 0;
   /** Whether any byte of the current answer has arrived. */
   #receivedAny = false;
-  /** The answer's head so far, until its blank line. */
-  #head: Buffer | undefined;
+  /** The answer's head so far, until its blank line: #headBytes bytes of #headRoom (grown by doubling). */
+  #headRoom: Buffer | undefined;
+  #headBytes = 0;
   #status = 0;
   #headers: Record<string, string> = {};
   /** -1: head not read yet; -2: no Content-Length, the body ends when the daemon closes. */
@@ -184,7 +228,7 @@ class Connection {
     pending.connection = this;
     this.#pending = pending;
     this.#receivedAny = false;
-    this.#head = undefined;
+    this.#headBytes = 0;
     this.#bodyLength = -1;
     this.#bodyChunks = [];
     this.#bodyReceived = 0;
@@ -230,16 +274,10 @@ class Connection {
     this.#receivedAny = true;
     let rest = chunk;
     if (this.#bodyLength === -1) {
-      const data = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
-      const headEnd = data.indexOf(CRLF2);
-      if (headEnd < 0) {
-        if (data.length > MAX_HEAD_BYTES) return this.fail(Object.assign(new Error('answer head too large'), { code: 'ESESSCTL_MALFORMED' }));
-        this.#head = data;
-        return;
-      }
-      this.#head = undefined;
-      if (!this.#parseHead(data.toString('latin1', 0, headEnd), pending.headOnly)) return;
-      rest = data.subarray(headEnd + 4);
+      const head = this.#gatherHead(chunk);
+      if (head === undefined) return;
+      if (!this.#parseHead(head.data, head.end, pending.headOnly)) return;
+      rest = head.data.subarray(head.end + 4);
     }
     if (rest.length > 0) {
       this.#bodyChunks.push(rest);
@@ -251,38 +289,60 @@ class Connection {
     this.#answer();
   }
 
-  /** Status and headers; false (and the request failed) when they are not HTTP/1.1 as the daemon speaks it. */
-  #parseHead(head: string, headOnly: boolean): boolean {
-    const lines = head.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0]!);
-    const malformed = (what: string): false => {
-      this.fail(Object.assign(new Error(what), { code: 'ESESSCTL_MALFORMED' }));
-      return false;
-    };
-    if (status === null) return malformed('not an HTTP/1.1 answer');
-    const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return malformed('a malformed header line');
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  /**
+   * The head so far with `chunk`, and where its blank line starts; undefined
+   * while it has not come. Linear in the head's length however it is cut up
+   * (joining chunk by chunk was quadratic): a chunk is searched once, and
+   * kept in a room that doubles as needed.
+   */
+  #gatherHead(chunk: Buffer): { data: Buffer; end: number } | undefined {
+    const before = this.#headBytes;
+    const room = this.#headRoom;
+    let end = -1;
+    if (before > 0) {
+      // The blank line may straddle what came before and this chunk.
+      const from = Math.max(0, before - (CRLF2.length - 1));
+      const at = Buffer.concat([room!.subarray(from, before), chunk.subarray(0, CRLF2.length - 1)]).indexOf(CRLF2);
+      if (at >= 0) end = from + at;
     }
-    if (headers['transfer-encoding'] !== undefined) return malformed('a chunked answer (the daemon sends Content-Length)');
-    this.#status = Number(status[1]);
-    this.#headers = headers;
-    this.#keepAlive = headers.connection?.toLowerCase() !== 'close';
-    const declared = headers['content-length'];
-    if (headOnly || this.#status === 204 || this.#status === 304) this.#bodyLength = 0;
-    else if (declared === undefined) {
-      this.#bodyLength = -2;
-      this.#keepAlive = false;
-    } else if (/^\d{1,15}$/.test(declared)) {
-      this.#bodyLength = Number(declared);
-      if (this.#bodyLength > this.#options.maxAnswerBytes) {
-        this.fail(Object.assign(new Error('answer too large'), { code: 'ESESSCTL_TOO_LARGE' }));
-        return false;
-      }
-    } else return malformed('a malformed Content-Length');
+    if (end < 0) {
+      const at = chunk.indexOf(CRLF2);
+      if (at >= 0) end = before + at;
+    }
+    if (end >= 0) return { data: before === 0 ? chunk : Buffer.concat([room!.subarray(0, before), chunk]), end };
+    const length = before + chunk.length;
+    if (length > MAX_HEAD_BYTES) {
+      this.fail(Object.assign(new Error('answer head too large'), { code: 'ESESSCTL_MALFORMED' }));
+      return undefined;
+    }
+    if (room === undefined || room.length < length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * length, 1024));
+      room?.copy(grown, 0, 0, before);
+      this.#headRoom = grown;
+    }
+    chunk.copy(this.#headRoom!, before);
+    this.#headBytes = length;
+    return undefined;
+  }
+
+  /** Status and headers; false (and the request failed) when they are not HTTP/1.1 as the daemon speaks it. */
+  #parseHead(data: Buffer, end: number, headOnly: boolean): boolean {
+    let head: AnswerHead;
+    try {
+      head = readAnswerHead(data, 0, end, headOnly);
+    } catch (err) {
+      if (!(err instanceof HeadError)) throw err;
+      this.fail(Object.assign(new Error(err.message), { code: 'ESESSCTL_MALFORMED' }));
+      return false;
+    }
+    this.#status = head.status;
+    this.#headers = head.headers;
+    this.#keepAlive = head.keepAlive;
+    this.#bodyLength = head.bodyLength;
+    if (this.#bodyLength > this.#options.maxAnswerBytes) {
+      this.fail(Object.assign(new Error('answer too large'), { code: 'ESESSCTL_TOO_LARGE' }));
+      return false;
+    }
     return true;
   }
 
