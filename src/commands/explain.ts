@@ -80,7 +80,7 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
     const explanation = await explainResumption({
       ...(held === undefined ? {} : { held }),
       ...(args.id === undefined ? {} : { id: normaliseKey(args.id) }),
-      openStore: () => this.openStore(flags),
+      openStore: () => this.openStore(flags, { readOnly: true }),
       ...(ring === undefined ? {} : { ring }),
       ...(sessionIdContext === undefined ? {} : { sessionIdContext }),
       now,

@@ -63,7 +63,7 @@ ${EXIT_CODES_HELP}`;
       // Loaded only for a store: decoding a file (--in) needs neither.
       const [{ normaliseKey }, { entryView }] = await Promise.all([import('../lib/store/entry.js'), import('../lib/store/view.js')]);
       const key = normaliseKey(args.id!);
-      const store = await this.openStore(flags);
+      const store = await this.openStore(flags, { readOnly: true });
       const entry = await store.lookup(key);
       if (!entry) throw new NotFoundError(`no session ${key} in ${store.url}`);
       items = [{ der: entry.der, store: entryView(entry, now) }];

@@ -36,7 +36,7 @@ ${EXIT_CODES_HELP}`;
   async run(): Promise<EntryView[] | void> {
     const { flags } = await this.parse(List);
     const query = queryFromFlags(flags);
-    const store = await this.openStore(flags);
+    const store = await this.openStore(flags, { readOnly: true });
     const now = nowSeconds();
     const options = { now, ...(flags.limit === undefined ? {} : { limit: flags.limit }), ...(flags.sort === undefined ? {} : { sort: flags.sort as (typeof SORT_KEYS)[number] }), reverse: flags.reverse };
 

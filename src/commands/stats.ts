@@ -22,7 +22,7 @@ ${EXIT_CODES_HELP}`;
 
   async run(): Promise<StoreStats> {
     const { flags } = await this.parse(Stats);
-    const store = await this.openStore(flags);
+    const store = await this.openStore(flags, { readOnly: true });
     const bar = progress('reading');
     const stats = await computeStats(store, { now: nowSeconds(), top: flags.top, onProgress: bar.update });
     bar.done();

@@ -91,8 +91,10 @@ export abstract class BaseCommand extends Command {
    * default cache file. A cache file that does not exist yet is created by
    * commands that write (`create`) and at the default location; for the
    * others a missing file named explicitly is a mistake (a typo), not an empty cache.
+   * `readOnly` commands (list, get, stats, explain) never create or change a
+   * file: a missing default file reads as an empty cache.
    */
-  protected async openStore(flags: StoreFlagValues, options: { create?: boolean } = {}): Promise<SessionStore> {
+  protected async openStore(flags: StoreFlagValues, options: { create?: boolean; readOnly?: boolean } = {}): Promise<SessionStore> {
     const config = this.userConfig().values;
     const { url, source } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
     const { openStore } = await import('../store/open.js');
@@ -105,6 +107,7 @@ export abstract class BaseCommand extends Command {
     const key = this.setting('clientKey', flags['client-key']);
     const store = await openStore(url, {
       create: options.create === true || source === 'default',
+      ...(options.readOnly === true ? { readOnly: true } : {}),
       ...(token === undefined ? {} : { token }),
       ...(ca === undefined ? {} : { ca }),
       ...(cert === undefined ? {} : { cert }),

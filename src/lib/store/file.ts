@@ -10,8 +10,9 @@
  * would add an fsync to every insert, milliseconds on the TLS handshake path,
  * to protect a cache whose worst loss is a full handshake.
  */
-import { closeSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SessctlError } from '../errors.js';
 import {
@@ -183,6 +184,13 @@ export interface FileStoreOptions {
   url?: string;
   /** Create the file (and its directory) when missing; default true. */
   create?: boolean;
+  /**
+   * Open for reading only, never creating or changing a file (list, get,
+   * stats, explain): works on a file this user may read but not write. A
+   * missing file (when `create` allows one) or an empty one reads as an
+   * empty cache and stays as it is.
+   */
+  readOnly?: boolean;
   /** Default: a "warning: ..." line on stderr. */
   onWarning?: (message: string) => void;
   /**
@@ -218,7 +226,7 @@ function storeError(file: string, err: unknown, opening = false): SessctlError {
   else if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     reason = `the database stayed locked by another process for more than ${BUSY_TIMEOUT_MS / 1000} s`;
   } else if (code === 'SQLITE_FULL') reason = 'the disk is full';
-  else if (code.startsWith('SQLITE_READONLY')) reason = 'the file (or its directory) is read-only';
+  else if (code.startsWith('SQLITE_READONLY')) reason = 'permission denied: this user may not write the file (or create its -wal and -shm files in its directory)';
   else if (code.startsWith('SQLITE_CANTOPEN')) reason = 'unable to open the database file (check that it and its directory exist and are readable and writable)';
   else if (code === 'EACCES' || code === 'EPERM') reason = 'permission denied';
   else if (code === 'ENOENT') reason = 'no such file';
@@ -262,12 +270,16 @@ export class FileStore implements SessionStore {
   readonly #deleteTx: (key: string) => boolean;
   readonly #addCountersTx: (delta: [string, number][]) => void;
   readonly #writeKeyRingTx: (data: Buffer, expected: Buffer | null | undefined) => boolean;
-  /** The file as opened: a later `rm` or `mv` of the path does not move this process to another file. */
-  readonly #opened: Stats;
+  /**
+   * The file as opened: a later `rm` or `mv` of the path does not move this
+   * process to another file. Undefined for a read-only view of a missing or
+   * empty file (an empty database in memory: nothing on disk is touched).
+   */
+  readonly #opened: Stats | undefined;
 
-  private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number, slotFn: (key: string) => number) {
+  private constructor(readonly url: string, readonly file: string, db: BetterSqlite3.Database, mmapBytes: number, slotFn: (key: string) => number, opened: Stats | undefined) {
     this.#db = db;
-    this.#opened = statSync(file);
+    this.#opened = opened;
     this.#mmapBytes = mmapBytes;
     this.#slotOf = slotFn;
     db.pragma(`mmap_size = ${mmapBytes}`);
@@ -341,10 +353,12 @@ export class FileStore implements SessionStore {
   static async open(file: string, options: FileStoreOptions = {}): Promise<FileStore> {
     const onWarning = options.onWarning ?? defaultWarning;
     const create = options.create ?? true;
+    const readOnly = options.readOnly === true;
     const existing = statOrUndefined(file);
     if (existing?.isDirectory()) throw new SessctlError(`cannot open session cache ${file}: it is a directory`);
     if (existing === undefined) {
       if (!create) throw new SessctlError(`cannot open session cache ${file}: no such file`);
+      if (readOnly) return FileStore.#empty(file, options);
       try {
         mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
         // Create the file ourselves so it is 0600 from its first byte; SQLite
@@ -355,19 +369,26 @@ export class FileStore implements SessionStore {
       }
     }
 
-    let Database: typeof BetterSqlite3;
+    // Say "permission denied" before SQLite says "unable to open" or, later, "readonly database".
     try {
-      Database = (await import('better-sqlite3')).default;
+      accessSync(file, readOnly ? fsConstants.R_OK : fsConstants.R_OK | fsConstants.W_OK);
     } catch (err) {
-      throw new SessctlError(`cannot open session cache ${file}: the SQLite driver (better-sqlite3) failed to load: ${(err as Error).message}`, { cause: err });
+      const what = !readOnly && canRead(file) ? 'write' : 'read';
+      throw new SessctlError(`cannot open session cache ${file}: permission denied (this user may not ${what} it)`, { cause: err });
     }
+    if (readOnly && existing!.size === 0) return FileStore.#empty(file, options);
+
+    const Database = await loadDriver(file);
     let db: BetterSqlite3.Database | undefined;
     let store: FileStore;
     try {
-      db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      db = readOnly ? openReadOnly(Database, file) : new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       const slotFn = options.slotOf ?? slotOf;
-      prepareDatabase(db, file, slotFn);
-      store = new FileStore(options.url ?? file, file, db, Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES)), slotFn);
+      if (prepareDatabase(db, file, slotFn, readOnly) === 'empty') {
+        db.close();
+        return FileStore.#empty(file, options);
+      }
+      store = new FileStore(options.url ?? file, file, db, Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES)), slotFn, statSync(file));
     } catch (err) {
       db?.close();
       throw storeError(file, err, true);
@@ -379,6 +400,14 @@ export class FileStore implements SessionStore {
       onWarning(`${file} is ${what} by others (mode ${mode}): chmod 600 ${file}`);
     }
     return store;
+  }
+
+  /** A read-only view of a file that holds no cache yet: an empty database in memory, nothing on disk touched. */
+  static async #empty(file: string, options: FileStoreOptions): Promise<FileStore> {
+    const Database = await loadDriver(file);
+    const db = new Database(':memory:');
+    db.exec(SCHEMA);
+    return new FileStore(options.url ?? file, file, db, 0, options.slotOf ?? slotOf, undefined);
   }
 
   async lookup(key: SessionKey): Promise<Entry | undefined> {
@@ -480,6 +509,7 @@ export class FileStore implements SessionStore {
    * no other process sees and whose sessions are gone when this one stops.
    */
   async health(): Promise<string | undefined> {
+    if (this.#opened === undefined) return undefined;
     let now: Stats | undefined;
     try {
       now = statOrUndefined(this.file);
@@ -539,8 +569,64 @@ function statOrUndefined(file: string): Stats | undefined {
   }
 }
 
-/** Check the file is ours (or empty), then pragmas, then the schema: created (or migrated) on first use. */
-function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key: string) => number): void {
+function canRead(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function loadDriver(file: string): Promise<typeof BetterSqlite3> {
+  // better-sqlite3 reads SQLITE_USE_URI once, when its addon loads (at the
+  // first Database made): URI file names let openReadOnly ask for
+  // ?immutable=1. Only names starting with "file:" are URIs, and open.ts
+  // strips that prefix from every path it passes.
+  const before = process.env.SQLITE_USE_URI;
+  process.env.SQLITE_USE_URI = '1';
+  try {
+    const Database = (await import('better-sqlite3')).default;
+    new Database(':memory:').close();
+    return Database;
+  } catch (err) {
+    throw new SessctlError(`cannot open session cache ${file}: the SQLite driver (better-sqlite3) failed to load: ${(err as Error).message}`, { cause: err });
+  } finally {
+    if (before === undefined) delete process.env.SQLITE_USE_URI;
+    else process.env.SQLITE_USE_URI = before;
+  }
+}
+
+/**
+ * Open the cache file for reading only, creating and changing nothing.
+ * SQLite's rules for a WAL database (sqlite.org/wal.html, "Read-Only
+ * Databases"): a reader needs the -shm file; it may be read-only (another
+ * user's: SQLite then reads it without writing), but if it is missing the
+ * reader must create it, in the file's directory. So: with a -wal file
+ * present (a writer has the file open, or left it unfinished), open read-only
+ * and use it; without one, every committed page is in the main file, and
+ * `immutable=1` reads that alone and creates no -wal or -shm (a reader
+ * therefore works in a directory it cannot write). The price of immutable:
+ * a writer that opens the file meanwhile and checkpoints during a long read
+ * could make that read fail as corrupt; it would not change the file.
+ */
+function openReadOnly(Database: typeof BetterSqlite3, file: string): BetterSqlite3.Database {
+  if (statOrUndefined(`${file}-wal`) !== undefined) return new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  try {
+    return new Database(`${pathToFileURL(path.resolve(file)).href}?immutable=1`, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    // URIs off (better-sqlite3 loaded earlier by someone else): SQLite found no file of that name.
+    if ((err as { code?: string }).code !== 'SQLITE_CANTOPEN') throw err;
+    return new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  }
+}
+
+/**
+ * Check the file is ours (or empty), then pragmas, then the schema: created
+ * (or migrated) on first use. Read-only: nothing is written, and a file
+ * without the schema yet is 'empty'.
+ */
+function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key: string) => number, readOnly = false): 'ready' | 'empty' {
   // The first query fails with SQLITE_NOTADB on a file that is not SQLite.
   // Nothing is written before the file is known to be ours or empty.
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -555,9 +641,14 @@ function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key:
     }
   };
   if (version === 0) refuseForeign();
+  if (readOnly) {
+    if (version === SCHEMA_VERSION) return 'ready';
+    if (version === 0) return 'empty';
+    throw new SessctlError(`cannot read session cache ${file}: it was written by an earlier sessctl (schema ${version}); a command that writes (e.g. sessctl flush) migrates it`);
+  }
   if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  if (version === SCHEMA_VERSION) return;
+  if (version === SCHEMA_VERSION) return 'ready';
   db.transaction(() => {
     // Re-read under the write lock: another process may have just created or migrated it.
     const now = db.pragma('user_version', { simple: true }) as number;
@@ -567,6 +658,7 @@ function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key:
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+  return 'ready';
 }
 
 /**

@@ -41,6 +41,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       url,
       ...(mmapBytes === undefined ? {} : { mmapBytes }),
       ...(options.create === undefined ? {} : { create: options.create }),
+      ...(options.readOnly === undefined ? {} : { readOnly: options.readOnly }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     });
   }

@@ -195,6 +195,12 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Create the store if it does not exist (default true for the cache file). */
   create?: boolean;
+  /**
+   * The caller only reads: the cache file is opened read-only and never
+   * created or changed (a missing or empty file, where `create` allows one,
+   * reads as an empty cache).
+   */
+  readOnly?: boolean;
   /** Called with a one-line warning (e.g. a cache file readable by others). */
   onWarning?: (message: string) => void;
 }
