@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * Bundles the compiled CLI (dist/commands and what they import, with
+ * @oclif/core) into one file, dist/sessctl.cjs, which bin/run.js loads; then
+ * writes its V8 code cache (scripts/code-cache.mjs). The build runs this after
+ * tsc and before `oclif manifest`.
+ *
+ * Why (docs/BENCHMARKS.md, bench/startup): Node 20 pays for every module it
+ * loads (resolve, read, compile, link: about 0.7 ms each), and `sessctl get
+ * --in FILE` loaded some 300. In one file V8 compiles only the functions that
+ * run, and the code cache spares it most of that too.
+ *
+ * - The bundle exports COMMANDS, the object oclif's explicit command discovery
+ *   reads (package.json oclif.commands): one getter per file of dist/commands,
+ *   found here at build time, so no directory is scanned at run time. A
+ *   getter runs its command's module (and what that imports) on first use
+ *   only: `sessctl get` does not load the code of `serve` or `rotate-keys`.
+ * - What the commands import lazily stays lazy: esbuild wraps a dynamically
+ *   imported module and runs it on first import.
+ * - Left outside, loaded from node_modules when a command needs them:
+ *   better-sqlite3 (a native addon), ioredis and @inquirer/prompts (large,
+ *   imported lazily), the oclif plugins (oclif loads them by path) and
+ *   typescript (oclif's development mode only).
+ * - CommonJS, not an ES module: vm.Script (bin/run.js) takes a code cache,
+ *   and Node 20 has no code cache for ES modules (module.enableCompileCache is
+ *   Node 22).
+ */
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const outfile = path.join(dist, 'sessctl.cjs');
+
+/** Command ids as oclif's default discovery would name them: dist/commands/a/b.js is "a:b". */
+const commandFiles = readdirSync(path.join(dist, 'commands'), { recursive: true })
+  .filter((f) => f.endsWith('.js'))
+  .sort();
+const entry = [
+  "export { execute } from '@oclif/core/execute';",
+  'export const COMMANDS = {',
+  ...commandFiles.map((f) => {
+    const id = f.slice(0, -'.js'.length).split(path.sep).join(':');
+    return `  get ${JSON.stringify(id)}() { return require(${JSON.stringify(`./commands/${f.split(path.sep).join('/')}`)}).default; },`;
+  }),
+  '};',
+].join('\n');
+
+/**
+ * Code that finds files from its own location must still find them:
+ * - our modules' `import.meta.url` becomes the URL of the same module in dist/
+ *   (daemon/cluster.ts starts dist/lib/daemon/worker.js, a process of its own);
+ * - `__dirname`/`__filename` in node_modules (oclif reads its own package.json
+ *   by it) become the module's own, found at run time where Node would find
+ *   the package from the bundle, wherever npm installed it.
+ */
+const locations = {
+  name: 'locations',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, async (args) => {
+      let contents = await readFile(args.path, 'utf8');
+      const rel = path.relative(dist, args.path);
+      if (!rel.startsWith('..') && contents.includes('import.meta.url')) {
+        contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(`./${rel}`)}, __bundleUrl).href`);
+      }
+      const nm = args.path.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+      if (nm >= 0 && /\b__(dirname|filename)\b/.test(contents)) {
+        const inPackage = args.path.slice(nm + `${path.sep}node_modules${path.sep}`.length).split(path.sep);
+        const nameLength = inPackage[0].startsWith('@') ? 2 : 1;
+        const name = inPackage.slice(0, nameLength).join('/');
+        const file = inPackage.slice(nameLength).join('/');
+        contents = `var __filename = __bundlePath.join(__bundlePackageDir(${JSON.stringify(name)}), ${JSON.stringify(file)}), __dirname = __bundlePath.dirname(__filename);\n${contents}`;
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+const { outputFiles } = await build({
+  stdin: { contents: entry, resolveDir: dist, sourcefile: 'sessctl-entry.js', loader: 'js' },
+  outfile,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3', 'ioredis', '@inquirer/prompts', '@oclif/plugin-*', 'typescript'],
+  plugins: [locations],
+  banner: {
+    js: [
+      '"use strict";',
+      "const __bundlePath = require('node:path');",
+      "const { existsSync: __bundleExists } = require('node:fs');",
+      "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;",
+      // Where Node would find a package from here (its package.json need not be in its exports).
+      'const __bundlePackageDir = (name) => require.resolve.paths(name).map((dir) => __bundlePath.join(dir, name)).find((dir) => __bundleExists(__bundlePath.join(dir, "package.json")));',
+    ].join('\n'),
+  },
+  logLevel: 'warning',
+  legalComments: 'none',
+  write: false,
+});
+
+/**
+ * Dynamic import() (of better-sqlite3, @inquirer/prompts, oclif's ES-module
+ * plugins) goes through __bundleImport, which bin/load-bundle.js passes in:
+ * inside vm.Script, import() needs a callback that Node 20 drops from code
+ * compiled from a code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and
+ * that is experimental (USE_MAIN_CONTEXT_DEFAULT_LOADER warns).
+ */
+const code = outputFiles[0].text.replaceAll('await import(', 'await __bundleImport(');
+const left = code.match(/[^"\w]import\(/g);
+if (left) throw new Error(`bundle: import() left outside __bundleImport: ${left.join(', ')}`);
+writeFileSync(outfile, code);
+
+execFileSync(process.execPath, [path.join(root, "scripts/code-cache.mjs")], { stdio: "pipe" });
