@@ -71,10 +71,12 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
     const ringFile = this.setting('ring', flags.ring);
     if (ringFile !== undefined) {
       // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed otherwise.
-      const { fileRing } = await import('../lib/tickets/rotate.js');
+      const { fileRing } = await import('../lib/tickets/ring-storage.js');
+      const { heldRing } = await import('../lib/tickets/ring.js');
       const read = await fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
       if (read === undefined) throw new NotFoundError(`no ticket-key ring at ${ringFile}`);
-      ring = { name: ringFile, ring: read };
+      // Judged by the keys the servers hold: a key of the window that an output could not give them resumes nothing there.
+      ring = { name: ringFile, ring: heldRing(read) };
     }
 
     const explanation = await explainResumption({

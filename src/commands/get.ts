@@ -70,7 +70,7 @@ ${EXIT_CODES_HELP}`;
     }
     const ringFile = this.setting('ring', flags.ring);
     // Loaded only when asked: the rotation and inspection code (formats, locks, sockets) is not needed to read a session.
-    const ring = ringFile === undefined ? undefined : await (await import('../lib/tickets/rotate.js')).fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
+    const ring = ringFile === undefined ? undefined : await (await import('../lib/tickets/ring-storage.js')).fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
     if (flags.ring !== undefined && ring === undefined) throw new NotFoundError(`no ticket-key ring at ${flags.ring}`);
     const inspection = ring === undefined ? undefined : await import('../lib/tickets/inspect.js');
     const results: GetResult[] = items.map(({ der, store }) => {

@@ -6,26 +6,32 @@ import { usageError } from '../lib/errors.js';
 import { nowSeconds } from '../lib/store/types.js';
 import { parseOutput } from '../lib/tickets/formats/index.js';
 import type { KeySize, KeyView } from '../lib/tickets/ring.js';
-import { fileRing, listRing, rotateKeys, storeRing, type RingListing, type RingStorage, type RotateReport } from '../lib/tickets/rotate.js';
+import { fileRing, storeRing, type RingStorage } from '../lib/tickets/ring-storage.js';
+import { listRing, rotateKeys, type RingListing, type RotateReport } from '../lib/tickets/rotate.js';
 
 /** Exit code when --if-older-than finds the current key too young: nothing was changed. */
 export const EXIT_NOT_DUE = 10;
 
 export default class RotateKeys extends BaseCommand {
-  static summary = 'Rotate session-ticket keys and write them for nginx, HAProxy, Traffic Server, Apache and Node.';
+  static summary = 'Rotate session-ticket keys and write them for nginx, HAProxy, lighttpd, h2o, Traffic Server, Apache and Node.';
   static description = `Keeps a ring of session-ticket keys (STEKs) in a 0600 file (--ring FILE) or in a store (--store URL):
 a next key, distributed to every server before it encrypts; the current key, which encrypts; and previous keys,
 kept for decryption for the --keep window (default 12h; at least your servers' ticket lifetime).
 Each run rotates (next becomes current), then writes every --write output atomically (0600), then the ring,
 then pushes to HAProxy and runs --exec. The first run creates the ring. Safe from cron: a lock keeps rotations
 from interleaving, --if-older-than does nothing until a rotation is due, one summary line.
-Formats: nginx:DIR (slot files current.key, previous.key, next.key; list current.key first in nginx.conf),
-haproxy:FILE (tls-ticket-keys), ats:FILE, apache:FILE (SSLSessionTicketKeyFile), node:FILE (setTicketKeys), raw:FILE.
+A failed --push, HAProxy push or --exec is remembered in the ring: the next run on this host redoes the writes
+and those steps even when no rotation is due, says so, and exits 1 until they succeed.
+Formats: nginx-include:DIR (a key file per key of the decrypt window and DIR/ticket-keys.conf naming them:
+"include DIR/ticket-keys.conf;" holds any window), nginx:DIR (the three files current.key, previous.key, next.key;
+keys of a longer window are dropped and named), haproxy:FILE (tls-ticket-keys), lighttpd:FILE (ssl.stek-file,
+80-byte keys), h2o:FILE (ticket-file), ats:FILE, apache:FILE (SSLSessionTicketKeyFile), node:FILE (setTicketKeys), raw:FILE.
 Secret key bytes are never printed, except by --list --show-secrets.
-Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing changed), 1 failed, 2 usage error, 3 no ring (--list).`;
+Exit codes: 0 rotated (or ring created, or pending steps redone), ${EXIT_NOT_DUE} not due (nothing changed), 1 failed (steps stay pending),
+2 usage error, 3 no ring (--list).`;
 
   static examples = [
-    '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --write nginx:/etc/nginx/tickets --exec "nginx -s reload"',
+    '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --write nginx-include:/etc/nginx/tickets --exec "nginx -s reload"',
     '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --if-older-than 12h --write haproxy:/etc/haproxy/tls.keys --haproxy-socket /run/haproxy/admin.sock',
     '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --list',
   ];
@@ -34,7 +40,11 @@ Exit codes: 0 rotated (or ring created), ${EXIT_NOT_DUE} not due (nothing change
     ...BaseCommand.storeFlags,
     store: Flags.string({ description: 'keep the ring in this store (daemon https://..., redis://..., a cache file) instead of --ring FILE', helpValue: 'URL', exclusive: ['ring'] }),
     ring: Flags.string({ description: 'the ring file (JSON, 0600, created by the first rotation)', helpValue: 'FILE' }),
-    write: Flags.string({ description: 'write the keys as FORMAT:PATH (nginx, haproxy, ats, apache, node, raw); repeatable', helpValue: 'FORMAT:PATH', multiple: true }),
+    write: Flags.string({
+      description: 'write the keys as FORMAT:PATH (nginx-include, nginx, haproxy, lighttpd, h2o, ats, apache, node, raw); repeatable',
+      helpValue: 'FORMAT:PATH',
+      multiple: true,
+    }),
     size: Flags.string({ description: 'key size of a new ring: 48 (AES-128) or 80 (AES-256; nginx, haproxy, raw only)', options: ['48', '80'] }),
     keep: Flags.string({ description: 'decrypt window: keep a previous key this long after it stops encrypting (default 12h)', helpValue: 'DURATION' }),
     'if-older-than': Flags.string({ description: 'rotate only when the current key has encrypted this long; else exit 10', helpValue: 'DURATION' }),
@@ -106,15 +116,27 @@ function summaryLine(r: RotateReport, now: number): string {
     return `not due: current key ${short(current.name)} has encrypted for ${formatDuration(r.currentAge)}, next rotation in ${formatDuration((r.dueAt ?? now) - now)} (ring ${r.ring})`;
   }
   const previous = r.keys.filter((k) => k.state === 'previous').length;
-  const verb = r.dryRun ? (r.status === 'created' ? 'would create' : 'would rotate') : r.rotatedElsewhere ? 'another run rotated' : r.status;
-  const parts = [
-    `${verb} ring ${r.ring}: current ${short(current.name)}, next ${short(next.name)}, ${previous} previous (decrypt window ${formatDuration(r.keep)})`,
-  ];
+  const parts: string[] = [];
+  if (r.status === 'retried') {
+    parts.push(`${r.dryRun ? 'would redo' : 'redid'} the steps pending since ${shortTime(r.retried!.since)} (${r.retried!.reason}); not due: current ${short(current.name)} (ring ${r.ring})`);
+  } else {
+    const verb = r.dryRun ? (r.status === 'created' ? 'would create' : 'would rotate') : r.rotatedElsewhere ? 'another run rotated' : r.status;
+    parts.push(`${verb} ring ${r.ring}: current ${short(current.name)}, next ${short(next.name)}, ${previous} previous (decrypt window ${formatDuration(r.keep)})`);
+    if (r.retried) parts.push(`redid the steps pending since ${shortTime(r.retried.since)}`);
+  }
   if (r.outputs.length > 0) parts.push(`${r.dryRun ? 'would write' : 'wrote'} ${r.outputs.map((o) => `${o.format}:${o.path}`).join(', ')}`);
+  for (const o of r.outputs) {
+    if (o.removed) parts.push(`${r.dryRun ? 'would remove' : 'removed'} ${o.removed.join(', ')} (not part of the ${o.format} layout)`);
+    if (o.dropped) {
+      const keys = o.dropped.map((d) => `${short(d.name)} (${d.state}${d.decryptsUntil === undefined ? '' : ` until ${shortTime(d.decryptsUntil)}`})`).join(', ');
+      parts.push(`${o.format}:${o.path} cannot hold ${keys}: its servers give those tickets full handshakes${o.format === 'nginx' ? ' (nginx-include:DIR holds any window)' : ''}`);
+    }
+  }
   if (r.pushed) parts.push(`pushed to ${r.pushed.join(', ')}`);
   if (r.pushSkipped) parts.push(`left ${r.pushSkipped.join(', ')} as it was (it holds a newer ring)`);
   if (r.haproxy) parts.push(`HAProxy ${r.haproxy.ref} took ${r.haproxy.pushed.length} key${r.haproxy.pushed.length === 1 ? '' : 's'}`);
-  if (r.exec) parts.push(r.exec.exitCode === 0 ? 'exec ok' : `exec failed (exit ${r.exec.exitCode})`);
+  if (r.exec) parts.push(r.exec.ok ? 'exec ok' : `exec failed: ${r.exec.result}`);
+  if (r.pending) parts.push(`still pending since ${shortTime(r.pending.since)}: the next run redoes the writes and steps`);
   return parts.join('; ');
 }
 

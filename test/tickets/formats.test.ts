@@ -56,29 +56,47 @@ describe('nginx: one file per slot', () => {
     expectKey(files[2]!.data, nextKey(r), ['name', 'hmac', 'aes']);
   });
 
-  it('an empty slot gets a fresh key that is in no ring (never encrypts)', () => {
+  it('previous.key holds the current key again while the ring has no previous key (no key outside the ring)', () => {
     const r = createRing(T0);
-    const files = nginxFiles(r, T0, { previousSlots: 3 });
-    expect(files.map((f) => f.name)).toEqual(['current.key', 'previous.key', 'previous-2.key', 'previous-3.key', 'next.key']);
-    const names = r.keys.map((k) => k.name.toString('hex'));
-    for (const f of files.slice(1, -1)) {
-      expect(f.data).toHaveLength(48);
-      expect(names).not.toContain(f.data.subarray(0, 16).toString('hex'));
-    }
-    expect(new Set(files.map((f) => f.data.toString('hex'))).size).toBe(files.length);
+    const files = nginxFiles(r, T0);
+    expect(files.map((f) => f.name)).toEqual(['current.key', 'previous.key', 'next.key']);
+    expect(files[1]!.data).toEqual(files[0]!.data);
   });
 
-  it('a longer decrypt window adds previous-2.key and so on, newest first', () => {
+  it('nginx:DIR stays three slots with a longer window: the older previous keys are not held, and named', () => {
     let r = createRing(T0, { keep: 10 * H });
     const k0 = currentKey(r);
     r = rotateRing(r, T0 + H);
     const k1 = currentKey(r);
     r = rotateRing(r, T0 + 2 * H);
     const files = nginxFiles(r, T0 + 2 * H);
-    expect(files.map((f) => f.name)).toEqual(['current.key', 'previous.key', 'previous-2.key', 'next.key']);
+    expect(files.map((f) => f.name)).toEqual(['current.key', 'previous.key', 'next.key']);
+    expectKey(files[1]!.data, k1, ['name', 'aes', 'hmac']);
+    expect(FORMATS.nginx.holds(r, T0 + 2 * H).map((k) => k.name)).not.toContainEqual(k0.name);
+    expect(nginxDirectives('/etc/nginx/tickets/')).toEqual([
+      'ssl_session_ticket_key /etc/nginx/tickets/current.key;',
+      'ssl_session_ticket_key /etc/nginx/tickets/previous.key;',
+      'ssl_session_ticket_key /etc/nginx/tickets/next.key;',
+    ]);
+  });
+
+  it('nginx-include:DIR: a slot per key of the window and ticket-keys.conf naming them, current first', async () => {
+    let r = createRing(T0, { keep: 10 * H });
+    const k0 = currentKey(r);
+    r = rotateRing(r, T0 + H);
+    const k1 = currentKey(r);
+    r = rotateRing(r, T0 + 2 * H);
+    const files = FORMATS['nginx-include'].render(r, { now: T0 + 2 * H, path: '/etc/nginx/tickets' });
+    expect(files.map((f) => f.name)).toEqual(['current.key', 'previous.key', 'previous-2.key', 'next.key', 'ticket-keys.conf']);
     expectKey(files[1]!.data, k1, ['name', 'aes', 'hmac']);
     expectKey(files[2]!.data, k0, ['name', 'aes', 'hmac']);
-    expect(nginxDirectives('/etc/nginx/tickets/', 2)[0]).toBe('ssl_session_ticket_key /etc/nginx/tickets/current.key;');
+    expect(files[4]!.data.toString().split('\n').filter((l) => l.startsWith('ssl_'))).toEqual([
+      'ssl_session_ticket_key /etc/nginx/tickets/current.key;',
+      'ssl_session_ticket_key /etc/nginx/tickets/previous.key;',
+      'ssl_session_ticket_key /etc/nginx/tickets/previous-2.key;',
+      'ssl_session_ticket_key /etc/nginx/tickets/next.key;',
+    ]);
+    expect(FORMATS['nginx-include'].holds(r, T0 + 2 * H).map((k) => k.name)).toContainEqual(k0.name);
   });
 });
 
@@ -97,10 +115,11 @@ describe('haproxy: three base64 lines, the penultimate encrypts', () => {
       expectKey(blobs[2]!, nextKey(r), ['name', 'aes', 'hmac']);
     });
   }
-  it('a ring without a previous key still gives three lines', () => {
+  it('a ring without a previous key still gives three lines: the current key twice', () => {
     const r = createRing(T0);
     const lines = haproxyFile(r, T0).toString().trimEnd().split('\n');
     expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe(lines[1]);
     expectKey(Buffer.from(lines[1]!, 'base64'), currentKey(r), ['name', 'aes', 'hmac']);
   });
 });
@@ -133,7 +152,7 @@ describe('--write FORMAT:PATH', () => {
   it('parses known formats and rejects others', () => {
     expect(parseOutput('nginx:/etc/nginx/tk').format).toBe(FORMATS.nginx);
     expect(parseOutput('haproxy:/a:b').path).toBe('/a:b');
-    expect(() => parseOutput('caddy:/x')).toThrow(/FORMAT one of nginx, haproxy, ats, apache, node, raw/);
+    expect(() => parseOutput('caddy:/x')).toThrow(/FORMAT one of nginx, nginx-include, haproxy, ats, apache, node, raw, lighttpd, h2o/);
     expect(() => parseOutput('nginx')).toThrow(/FORMAT:PATH/);
     expect(() => parseOutput('nginx:')).toThrow(/empty/);
   });
@@ -141,4 +160,65 @@ describe('--write FORMAT:PATH', () => {
     expect(() => checkSizes([parseOutput('apache:/x')], 80)).toThrow(/apache takes 48-byte keys/);
     expect(() => checkSizes([parseOutput('nginx:/x'), parseOutput('haproxy:/y')], 80)).not.toThrow();
   });
+});
+
+describe('lighttpd: 92 bytes, version 0, activation, expiry, name16 hmac32 aes32', () => {
+  it('writes the current key active from its activation, expiring a rotation period plus the window later', () => {
+    const r = ring(80);
+    const data = FORMATS.lighttpd.render(r, { now: T0 + H, path: '/x', rotationPeriod: 6 * H })[0]!.data;
+    expect(data).toHaveLength(92);
+    expect(data.readInt32LE(0)).toBe(0);
+    expect(data.readInt32LE(4)).toBe(currentKey(r).activatedAt);
+    expect(data.readInt32LE(8)).toBe(currentKey(r).activatedAt! + 6 * H + r.keep);
+    expectKey(data.subarray(12), currentKey(r), ['name', 'hmac', 'aes']);
+    expect(() => checkSizes([parseOutput('lighttpd:/x')], 48)).toThrow(/lighttpd takes 80-byte keys/);
+  });
+});
+
+describe('h2o: YAML, every key; the next one not valid before 2100', () => {
+  it('writes name, cipher, hash, key (aes then the HMAC key padded to 64 bytes), not_before, not_after', () => {
+    const r = ring(48);
+    const text = FORMATS.h2o.render(r, { now: T0 + H, path: '/x' })[0]!.data.toString();
+    const entries = text.split('\n- ').slice(1);
+    expect(entries).toHaveLength(3);
+    const cur = currentKey(r);
+    const entry = text.slice(text.indexOf(`- name: ${cur.name.toString('hex')}`)).split('\n').slice(0, 6);
+    expect(entry).toEqual([
+      `- name: ${cur.name.toString('hex')}`,
+      '  cipher: aes-128-cbc',
+      '  hash: sha256',
+      `  key: ${Buffer.concat([cur.aesKey, cur.hmacKey, Buffer.alloc(48)]).toString('hex')}`,
+      `  not_before: ${cur.activatedAt}`,
+      '  not_after: 4102444800',
+    ]);
+    expect(text).toContain(`- name: ${nextKey(r).name.toString('hex')}\n  cipher: aes-128-cbc\n  hash: sha256\n  key: `);
+  });
+});
+
+describe('read back: every format loads its own files as its server would', () => {
+  for (const name of Object.keys(FORMATS) as (keyof typeof FORMATS)[]) {
+    it(`${name}: the current key encrypts; every key loaded is the ring's, byte for byte`, async () => {
+      const format = FORMATS[name];
+      const r = ring(format.sizes.includes(48) ? 48 : 80);
+      const context = { now: T0 + H, path: '/srv/keys' };
+      const files = format.render(r, context);
+      const read = async (f: string): Promise<Buffer> => {
+        const found = files.find((x) => x.name === f || `/srv/keys/${x.name}` === f);
+        if (!found) throw new Error(`no ${f}`);
+        return found.data;
+      };
+      const loaded = await format.load(read, context);
+      expect(loaded.filter((k) => k.encrypts).map((k) => k.name)).toEqual([currentKey(r).name]);
+      for (const k of loaded) {
+        const key = r.keys.find((x) => x.name.equals(k.name))!;
+        expect(key, k.where).toBeDefined();
+        expect(k.aesKey).toEqual(key.aesKey);
+        expect(k.hmacKey.subarray(0, key.hmacKey.length)).toEqual(key.hmacKey);
+      }
+      const held = format.holds(r, T0 + H).map((k) => k.name.toString('hex'));
+      // lighttpd keeps in memory the keys of earlier files too: its file holds only the current one.
+      if (name === 'lighttpd') expect(loaded.map((k) => k.name.toString('hex'))).toEqual([held[0]]);
+      else expect(new Set(loaded.map((k) => k.name.toString('hex')))).toEqual(new Set(held));
+    });
+  }
 });

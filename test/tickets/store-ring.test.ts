@@ -6,7 +6,8 @@ import { openStore } from '../../src/lib/store/open.js';
 import { nodeTicketKeys } from '../../src/lib/tickets/formats/node.js';
 import { currentKey, decodeRing, nextKey } from '../../src/lib/tickets/ring.js';
 import { parseOutput } from '../../src/lib/tickets/formats/index.js';
-import { rotateKeys, storeRing } from '../../src/lib/tickets/rotate.js';
+import { rotateKeys } from '../../src/lib/tickets/rotate.js';
+import { storeRing } from '../../src/lib/tickets/ring-storage.js';
 import { runCli, tempDir } from '../helpers/env.js';
 
 const tmp = tempDir('sessctl-store-ring-');

@@ -57,13 +57,19 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 10
   }
 }
 
-/** Debian's nginx serving TLS 1.2 tickets from the slot files of `rotate-keys --write nginx:DIR/tickets`. */
+/** Debian's nginx serving TLS 1.2 tickets from the key files of `rotate-keys --write nginx:DIR/tickets` (or nginx-include:). */
 export interface NginxWithRing {
   port: number;
+  /** The rotate-keys arguments that write this nginx's keys (ring, output, --keep). */
+  rotateArgs: string[];
+  /** nginx's own command line, for `-s reload` and a restart after stop(). */
+  nginxArgs: string[];
+  /** Start nginx again after stop(). */
+  start(): Promise<void>;
   /** The ring file rotate-keys keeps in the directory. */
   ring(): KeyRing;
-  /** `rotate-keys` (decrypt window 1 s) with a HUP to nginx; resolves once the new workers run. */
-  rotate(): Promise<void>;
+  /** `rotate-keys` (decrypt window 1 s) with a HUP to nginx; resolves to its summary once the new workers run. */
+  rotate(): Promise<string>;
   stop(): void;
 }
 
@@ -71,7 +77,11 @@ export interface NginxWithRing {
  * Create a ring (ring.json) and nginx's key slots in `dir`, then start nginx
  * on a free loopback port with its pid, logs and temp paths inside `dir`.
  */
-export async function startNginxWithRing(dir: string): Promise<NginxWithRing> {
+export async function startNginxWithRing(
+  dir: string,
+  options: { layout?: 'nginx' | 'nginx-include'; keep?: string } = {},
+): Promise<NginxWithRing> {
+  const layout = options.layout ?? 'nginx';
   const p = (name: string): string => path.join(dir, name);
   const pidFile = p('nginx.pid');
   const nginx = findTool('nginx') ?? 'nginx';
@@ -81,7 +91,7 @@ export async function startNginxWithRing(dir: string): Promise<NginxWithRing> {
       .stdout.split('\n')
       .map((l) => Number(l.trim()))
       .filter((n) => n > 0);
-  const rotateArgs = ['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--keep', '1s'];
+  const rotateArgs = ['rotate-keys', '--ring', 'ring.json', '--write', `${layout}:tickets`, '--keep', options.keep ?? '1s'];
 
   const port = await freePort();
   const { cert, key } = makeCertificate(dir);
@@ -104,25 +114,34 @@ ${temp}
     ssl_protocols TLSv1.2;
     ssl_session_cache off;
     ssl_session_tickets on;
-    ssl_session_ticket_key ${p('tickets/current.key')};
-    ssl_session_ticket_key ${p('tickets/previous.key')};
-    ssl_session_ticket_key ${p('tickets/next.key')};
+${
+  layout === 'nginx'
+    ? ['current.key', 'previous.key', 'next.key'].map((f) => `    ssl_session_ticket_key ${p(`tickets/${f}`)};`).join('\n')
+    : `    include ${p('tickets/ticket-keys.conf')};`
+}
     location / { return 200 "ok\\n"; }
   }
 }
 `,
   );
-  execFileSync(nginx, ['-p', dir, '-c', p('nginx.conf'), '-e', p('error.log')], { stdio: 'pipe' });
-  await waitFor('nginx workers', () => {
-    try {
-      return workers().length > 0;
-    } catch {
-      return false;
-    }
-  });
+  const nginxArgs = [nginx, '-p', dir, '-c', p('nginx.conf'), '-e', p('error.log')];
+  const start = async (): Promise<void> => {
+    execFileSync(nginxArgs[0]!, nginxArgs.slice(1), { stdio: 'pipe' });
+    await waitFor('nginx workers', () => {
+      try {
+        return workers().length > 0;
+      } catch {
+        return false;
+      }
+    });
+  };
+  await start();
 
   return {
     port,
+    rotateArgs,
+    nginxArgs,
+    start,
     ring: () => decodeRing(readFileSync(p('ring.json')), 'ring.json'),
     async rotate() {
       const before = workers();
@@ -132,12 +151,25 @@ ${temp}
         const now = workers();
         return now.length > 0 && now.every((w) => !before.includes(w));
       });
+      return r.stdout;
     },
     stop() {
+      let pid: number;
       try {
-        process.kill(masterPid(), 'SIGTERM');
+        pid = masterPid();
+        process.kill(pid, 'SIGTERM');
       } catch {
-        // not running
+        return; // not running
+      }
+      // Wait (bounded) until the master has gone, so a test can rely on nginx being stopped.
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return;
+        }
+        spawnSync('sleep', ['0.05']);
       }
     },
   };

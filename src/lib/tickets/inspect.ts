@@ -83,7 +83,13 @@ export interface TicketInspection {
     state?: KeyState;
     /** Previous keys: when the key stops decrypting, unix seconds. */
     decryptsUntil?: number;
-    /** The ticket's key decrypts it and its MAC is right: a server with this ring resumes it (if the session has not expired). */
+    /**
+     * Outputs whose servers do not hold the key although it is inside the
+     * decrypt window (nginx's three slots, HAProxy's three lines, a one-key
+     * file): those servers give the ticket a full handshake.
+     */
+    notHeldBy?: string[];
+    /** The ticket's key decrypts it and its MAC is right, and every output's servers hold the key: they resume it (if the session has not expired). */
     resumes: boolean;
   };
   /** OpenSSL-format tickets under a key in the ring. */
@@ -135,7 +141,8 @@ export function inspectTicket(session: Session, ring: KeyRing | undefined, now: 
   const state = keyState(ring, key, now);
   const until = decryptsUntil(ring, key);
   const live = state !== 'retired';
-  result.ring = { known: true, state, ...(until === undefined ? {} : { decryptsUntil: until }), resumes: live };
+  const notHeldBy = live && key.notHeldBy?.length ? key.notHeldBy : undefined;
+  result.ring = { known: true, state, ...(until === undefined ? {} : { decryptsUntil: until }), ...(notHeldBy ? { notHeldBy } : {}), resumes: live && !notHeldBy };
   if (!parts) return result;
   const der = openTicket(parts, key);
   result.mac = verifyTicketMac(parts, key) ? 'valid' : 'invalid';
@@ -170,7 +177,9 @@ export function inspectionText(i: TicketInspection, now: number): string {
   if (i.ring) {
     const until = i.ring.decryptsUntil === undefined ? '' : ` until ${new Date(i.ring.decryptsUntil * 1000).toISOString().replace('.000Z', 'Z')}`;
     const state = i.ring.known ? `${i.ring.state} key${i.ring.state === 'previous' ? ` (decrypts${until}, ${Math.max(0, (i.ring.decryptsUntil ?? now) - now)} s left)` : ''}` : 'not in the ring';
-    lines.push(`    In ring   : ${state}`, `    Resumes   : ${i.ring.resumes ? 'yes' : 'no'}`);
+    lines.push(`    In ring   : ${state}`);
+    if (i.ring.notHeldBy) lines.push(`    Not held  : by the servers of ${i.ring.notHeldBy.join(', ')} (fewer key slots than the decrypt window)`);
+    lines.push(`    Resumes   : ${i.ring.resumes ? 'yes' : 'no'}`);
   }
   if (i.mac) lines.push(`    HMAC      : ${i.mac}`);
   if (i.serverSession) {

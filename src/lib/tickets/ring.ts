@@ -54,6 +54,27 @@ export interface TicketKey {
   activatedAt?: number;
   /** When the key stopped encrypting (previous keys): the decrypt window starts here. */
   demotedAt?: number;
+  /**
+   * Outputs (`nginx:/etc/nginx/tickets`) whose servers do not hold this key
+   * although it is inside the decrypt window: a layout with fewer slots than
+   * the window has keys. Set at each write of the outputs; tickets under the
+   * key get a full handshake from those servers.
+   */
+  notHeldBy?: string[];
+}
+
+/**
+ * A run whose steps after the commit (--push, --haproxy-socket, --exec) have
+ * not all succeeded: the next run on that host redoes them, due or not.
+ * Recorded per host, since hosts sharing a ring in a store reload their own
+ * servers.
+ */
+export interface PendingRun {
+  host: string;
+  /** When the first failed run committed, unix seconds. */
+  since: number;
+  /** What failed, in words. */
+  reason: string;
 }
 
 export interface KeyRing {
@@ -63,6 +84,8 @@ export interface KeyRing {
   keep: number;
   /** Ordered: next, current, then previous keys newest first. */
   keys: TicketKey[];
+  /** Hosts whose last run left steps to redo. */
+  pending?: PendingRun[];
 }
 
 export type RandomBytes = (n: number) => Buffer;
@@ -102,7 +125,26 @@ export function rotateRing(ring: KeyRing, now: number, options: { keep?: number;
       { ...current, state: 'previous', demotedAt: now },
       ...kept,
     ],
+    ...(ring.pending === undefined ? {} : { pending: ring.pending }),
   };
+}
+
+/** The ring with `host`'s pending run set (or, with `pending` undefined, cleared). */
+export function withPending(ring: KeyRing, host: string, pending: Omit<PendingRun, 'host'> | undefined): KeyRing {
+  const others = (ring.pending ?? []).filter((p) => p.host !== host);
+  const all = pending === undefined ? others : [...others, { host, ...pending }];
+  const { pending: _, ...rest } = ring;
+  return all.length === 0 ? rest : { ...rest, pending: all };
+}
+
+/**
+ * The ring as the servers hold it: without the keys some output does not
+ * hold (notHeldBy). What `explain --ring` judges a ticket by: a ticket under
+ * a key that nginx's three slots dropped gets a full handshake from nginx,
+ * whatever the decrypt window says.
+ */
+export function heldRing(ring: KeyRing): KeyRing {
+  return { ...ring, keys: ring.keys.filter((k) => !k.notHeldBy?.length) };
 }
 
 export function currentKey(ring: KeyRing): TicketKey {
@@ -160,6 +202,7 @@ interface StoredKey {
   demotedAt?: number;
   aesKey: string;
   hmacKey: string;
+  notHeldBy?: string[];
 }
 
 /** The ring as bytes for a 0600 file or a store's writeKeyRing. Holds secrets. */
@@ -178,8 +221,10 @@ export function encodeRing(ring: KeyRing): Buffer {
         ...(k.demotedAt === undefined ? {} : { demotedAt: k.demotedAt }),
         aesKey: k.aesKey.toString('base64'),
         hmacKey: k.hmacKey.toString('base64'),
+        ...(k.notHeldBy?.length ? { notHeldBy: k.notHeldBy } : {}),
       }),
     ),
+    ...(ring.pending?.length ? { pending: ring.pending } : {}),
   };
   return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }
@@ -216,6 +261,9 @@ export function decodeRing(data: Buffer, source: string): KeyRing {
     }
     if (raw.state !== 'next' && raw.activatedAt === undefined) throw fail(`${where}: a ${raw.state} key needs activatedAt`);
     if (raw.state === 'previous' && raw.demotedAt === undefined) throw fail(`${where}: a previous key needs demotedAt`);
+    if (raw.notHeldBy !== undefined && !(Array.isArray(raw.notHeldBy) && raw.notHeldBy.every((o) => typeof o === 'string'))) {
+      throw fail(`${where}: notHeldBy must be a list of outputs`);
+    }
     const aesKey = secret(raw.aesKey, half, `${where}: aesKey`, fail);
     const hmacKey = secret(raw.hmacKey, half, `${where}: hmacKey`, fail);
     return {
@@ -226,8 +274,10 @@ export function decodeRing(data: Buffer, source: string): KeyRing {
       state: raw.state,
       ...(raw.activatedAt === undefined ? {} : { activatedAt: raw.activatedAt as number }),
       ...(raw.demotedAt === undefined ? {} : { demotedAt: raw.demotedAt as number }),
+      ...(Array.isArray(raw.notHeldBy) && raw.notHeldBy.length > 0 ? { notHeldBy: raw.notHeldBy as string[] } : {}),
     };
   });
+  const pending = doc.pending === undefined ? undefined : decodePending(doc.pending, fail);
   const count = (state: StoredKeyState): number => keys.filter((k) => k.state === state).length;
   if (count('next') !== 1) throw fail(`needs exactly one next key, has ${count('next')}`);
   if (count('current') !== 1) throw fail(`needs exactly one current key, has ${count('current')}`);
@@ -235,7 +285,17 @@ export function decodeRing(data: Buffer, source: string): KeyRing {
   if (names.size !== keys.length) throw fail('two keys share a name');
   const order: StoredKeyState[] = ['next', 'current', 'previous'];
   keys.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || (b.demotedAt ?? 0) - (a.demotedAt ?? 0));
-  return { size, keep: doc.keep as number, keys };
+  return { size, keep: doc.keep as number, keys, ...(pending?.length ? { pending } : {}) };
+}
+
+function decodePending(value: unknown, fail: (why: string) => SessctlError): PendingRun[] {
+  if (!Array.isArray(value)) throw fail('pending must be a list');
+  return value.map((p, i) => {
+    if (!isObject(p) || typeof p.host !== 'string' || !isTime(p.since) || typeof p.reason !== 'string') {
+      throw fail(`pending ${i + 1} must be {host, since, reason}`);
+    }
+    return { host: p.host, since: p.since, reason: p.reason };
+  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -264,6 +324,8 @@ export interface KeyView {
   demotedAt?: number;
   /** Previous keys: when their decrypt window ends. */
   decryptsUntil?: number;
+  /** Outputs whose servers do not hold the key although it is inside the decrypt window. */
+  notHeldBy?: string[];
   /** Only with showSecrets. */
   aesKey?: string;
   hmacKey?: string;
@@ -279,6 +341,7 @@ export function describeKeys(ring: KeyRing, now: number, options: { showSecrets?
       ...(k.activatedAt === undefined ? {} : { activatedAt: k.activatedAt }),
       ...(k.demotedAt === undefined ? {} : { demotedAt: k.demotedAt }),
       ...(until === undefined ? {} : { decryptsUntil: until }),
+      ...(k.notHeldBy?.length ? { notHeldBy: k.notHeldBy } : {}),
       ...(options.showSecrets ? { aesKey: k.aesKey.toString('base64'), hmacKey: k.hmacKey.toString('base64') } : {}),
     };
   });

@@ -1,66 +1,114 @@
 /**
  * The output formats of `rotate-keys --write FORMAT:PATH`: each a pure
- * function from the ring (and the time) to the bytes of its file(s).
+ * function from the ring (and the time) to the bytes of its file(s), what a
+ * server given them holds, and how it reads them back (`--check`).
  */
 import { usageError } from '../../errors.js';
-import type { KeyRing, KeySize, RandomBytes } from '../ring.js';
-import { apacheFile } from './apache.js';
-import { atsFile } from './ats.js';
-import { haproxyFile } from './haproxy.js';
-import { nginxFiles } from './nginx.js';
-import { nodeTicketKeys } from './node.js';
-import { rawFile } from './raw.js';
+import type { KeySize } from '../ring.js';
+import { atsFile, atsHolds, loadAtsFile } from './ats.js';
+import { h2oFile, h2oHolds, loadH2oFile } from './h2o.js';
+import { haproxyFile, haproxyHolds, loadHaproxyFile } from './haproxy.js';
+import { lighttpdFile, lighttpdHolds, loadLighttpdFile } from './lighttpd.js';
+import {
+  loadNginx,
+  loadNginxInclude,
+  nginxFiles,
+  nginxHolds,
+  nginxIncludeFiles,
+  nginxIncludeHolds,
+  ownedByNginx,
+  ownedByNginxInclude,
+} from './nginx.js';
+import { loadSingleKey, singleKeyFile, singleKeyHolds } from './single.js';
+import type { FormatName, OutputFile, OutputFormat } from './types.js';
 
-/** One file of an output: a name inside the output's directory (dir formats) or the file itself (''). */
-export interface OutputFile {
-  name: string;
-  data: Buffer;
-}
-
-export interface RenderContext {
-  now: number;
-  /** nginx: the previous-N.key slots its directory already has. */
-  previousSlots?: number;
-  random?: RandomBytes;
-}
-
-export interface OutputFormat {
-  name: FormatName;
-  /** `dir`: PATH is a directory of fixed slot files; `file`: PATH is the file. */
-  target: 'dir' | 'file';
-  sizes: readonly KeySize[];
-  describe: string;
-  render(ring: KeyRing, context: RenderContext): OutputFile[];
-}
-
-export type FormatName = 'nginx' | 'haproxy' | 'ats' | 'apache' | 'node' | 'raw';
+export type { FormatName, LoadedKey, OutputFile, OutputFormat, ReadFile, RenderContext } from './types.js';
 
 const single = (data: Buffer): OutputFile[] => [{ name: '', data }];
+
+/** A one-key file format (apache, node, raw). */
+function oneKey(name: FormatName, sizes: readonly KeySize[], describe: string): OutputFormat {
+  return {
+    name,
+    target: 'file',
+    sizes,
+    describe,
+    render: (ring) => single(singleKeyFile(ring)),
+    holds: (ring) => singleKeyHolds(ring),
+    load: async (read) => loadSingleKey(await read(''), sizes.map((s) => s)),
+  };
+}
 
 export const FORMATS: Record<FormatName, OutputFormat> = {
   nginx: {
     name: 'nginx',
     target: 'dir',
     sizes: [48, 80],
-    describe: 'DIR of ssl_session_ticket_key slot files: current.key (list first), previous.key, next.key',
-    render: (ring, c) => nginxFiles(ring, c.now, { ...(c.previousSlots === undefined ? {} : { previousSlots: c.previousSlots }), ...(c.random ? { random: c.random } : {}) }),
+    describe: 'DIR of the three ssl_session_ticket_key files current.key (list first), previous.key, next.key; older previous keys are dropped and named',
+    render: (ring, c) => nginxFiles(ring, c.now),
+    holds: nginxHolds,
+    load: (read) => loadNginx(read),
+    owns: ownedByNginx,
+  },
+  'nginx-include': {
+    name: 'nginx-include',
+    target: 'dir',
+    sizes: [48, 80],
+    describe: 'DIR of one key file per key of the window and ticket-keys.conf naming them (include it in nginx.conf): holds any window',
+    render: nginxIncludeFiles,
+    holds: nginxIncludeHolds,
+    load: (read) => loadNginxInclude(read),
+    owns: ownedByNginxInclude,
   },
   haproxy: {
     name: 'haproxy',
     target: 'file',
     sizes: [48, 80],
-    describe: 'tls-ticket-keys FILE: three base64 lines, the penultimate encrypts',
-    render: (ring, c) => single(haproxyFile(ring, c.now, c.random ? { random: c.random } : {})),
+    describe: 'tls-ticket-keys FILE: three base64 lines, the penultimate encrypts; older previous keys are dropped and named',
+    render: (ring, c) => single(haproxyFile(ring, c.now)),
+    holds: haproxyHolds,
+    load: async (read) => loadHaproxyFile(await read('')),
   },
-  ats: { name: 'ats', target: 'file', sizes: [48], describe: 'Traffic Server ticket_key.filename: N x 48 bytes, the first encrypts', render: (ring, c) => single(atsFile(ring, c.now)) },
-  apache: { name: 'apache', target: 'file', sizes: [48], describe: 'SSLSessionTicketKeyFile: 48 bytes, the current key', render: (ring) => single(apacheFile(ring)) },
-  node: { name: 'node', target: 'file', sizes: [48], describe: 'tls.Server#setTicketKeys: 48 bytes, the current key', render: (ring) => single(nodeTicketKeys(ring)) },
-  raw: { name: 'raw', target: 'file', sizes: [48, 80], describe: 'the current key as name | hmac | aes (48 or 80 bytes)', render: (ring) => single(rawFile(ring)) },
+  ats: {
+    name: 'ats',
+    target: 'file',
+    sizes: [48],
+    describe: 'Traffic Server ticket_key.filename: N x 48 bytes, the first encrypts',
+    render: (ring, c) => single(atsFile(ring, c.now)),
+    holds: atsHolds,
+    load: async (read) => loadAtsFile(await read('')),
+  },
+  apache: oneKey('apache', [48], 'SSLSessionTicketKeyFile: 48 bytes, the current key only'),
+  node: oneKey('node', [48], 'tls.Server#setTicketKeys: 48 bytes, the current key only'),
+  raw: oneKey('raw', [48, 80], 'the current key as name | hmac | aes (48 or 80 bytes)'),
+  lighttpd: {
+    name: 'lighttpd',
+    target: 'file',
+    sizes: [80],
+    describe: 'ssl.stek-file: 92 bytes, the current key with its activation and expiry; lighttpd keeps the last three it read',
+    render: (ring, c) => single(lighttpdFile(ring, c)),
+    holds: lighttpdHolds,
+    load: async (read, c) => loadLighttpdFile(await read(''), c.now),
+  },
+  h2o: {
+    name: 'h2o',
+    target: 'file',
+    sizes: [48, 80],
+    describe: 'ssl-session-resumption ticket-file: YAML with every key of the ring, the next one not yet valid',
+    render: (ring, c) => single(h2oFile(ring, c.now)),
+    holds: h2oHolds,
+    load: async (read, c) => loadH2oFile(await read(''), c.now),
+  },
 };
 
 export interface OutputSpec {
   format: OutputFormat;
   path: string;
+}
+
+/** How an output is named in messages, the summary and the ring (`nginx:/etc/nginx/tickets`). */
+export function outputLabel(o: OutputSpec): string {
+  return `${o.format.name}:${o.path}`;
 }
 
 /** Parse `FORMAT:PATH` (a --write value). */
