@@ -111,7 +111,7 @@ the ring does not call current, a session resumed under another name), ${EXIT_CA
     const where = this.setting('ring', flag);
     if (where === undefined) return {};
     // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed otherwise.
-    const { fileRing, storeRing } = await import('../lib/tickets/rotate.js');
+    const { fileRing, storeRing } = await import('../lib/tickets/ring-storage.js');
     const isUrl = /^[a-z][a-z0-9+.-]*:/i.test(where);
     const storage = isUrl
       ? storeRing(await this.openStore({ store: where, ...(tokenFile === undefined ? {} : { 'token-file': tokenFile }) }))
