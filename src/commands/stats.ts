@@ -1,6 +1,6 @@
 import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
-import { formatBytes } from '../lib/cli/format.js';
+import { formatBytes, spaceLine } from '../lib/cli/format.js';
 import { progress } from '../lib/cli/progress.js';
 import { renderTable } from '../lib/cli/table.js';
 import { computeStats, type StoreStats } from '../lib/store/stats.js';
@@ -38,6 +38,7 @@ function render(s: StoreStats): string {
   return [
     `Store     ${s.store}`,
     `Sessions  ${s.total} (${s.live} live, ${s.expired} expired), ${formatBytes(s.bytes)}`,
+    ...(s.space === undefined ? [] : [`Space     ${spaceLine(s.space)}`]),
     section('By protocol', ['PROTOCOL', 'SESSIONS'], pairs(s.byProtocol)),
     section('By cipher', ['CIPHER', 'SESSIONS'], pairs(s.byCipher)),
     section(`By SNI (top ${s.bySni.length} of ${s.sniCount})`, ['SNI', 'SESSIONS'], s.bySni.map((x) => [x.sni, String(x.count)])),

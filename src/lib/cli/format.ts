@@ -43,3 +43,9 @@ export function shortId(hex: string, wide: boolean): string {
   if (wide || hex.length <= 16) return hex;
   return `${hex.slice(0, 8)}…${hex.slice(-4)}`;
 }
+
+/** "file 64.0 MiB, 63.9 MiB of it free (flush --compact gives it back)": the cache file's room, for flush and stats. */
+export function spaceLine(space: { fileBytes: number; freeBytes: number }): string {
+  const free = space.freeBytes === 0 ? 'none of it free' : `${formatBytes(space.freeBytes)} of it free (flush --compact gives it back)`;
+  return `file ${formatBytes(space.fileBytes)}, ${free}`;
+}

@@ -27,6 +27,7 @@ import {
   type SessionKey,
   type SessionStore,
   type StoreCapabilities,
+  type StoreSpace,
 } from './types.js';
 import { sameRing } from './keyring.js';
 
@@ -503,6 +504,44 @@ export class FileStore implements SessionStore {
     return this.#run(() => this.#writeKeyRingTx(data, expected));
   }
 
+  async space(): Promise<StoreSpace> {
+    return this.#run(() => {
+      const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
+      const free = this.#db.pragma('freelist_count', { simple: true }) as number;
+      if (this.#opened === undefined) return { fileBytes: 0, freeBytes: 0 };
+      const onDisk = (f: string) => statOrUndefined(f)?.size ?? 0;
+      return { fileBytes: onDisk(this.file) + onDisk(`${this.file}-wal`), freeBytes: free * pageSize };
+    });
+  }
+
+  /**
+   * Give free pages back to the file system. Files made by this sessctl have
+   * auto_vacuum=INCREMENTAL: `PRAGMA incremental_vacuum` moves the last pages
+   * into the free ones and truncates, a cost in proportion to what was freed.
+   * Older files (auto_vacuum off) only shrink with `full`: VACUUM rewrites
+   * the whole file (and switches it to incremental), holding the write lock
+   * meanwhile (sqlite.org/lang_vacuum.html). Then a TRUNCATE checkpoint, so
+   * the -wal file does not keep the space instead (best effort: a reader
+   * in the middle of a read keeps it until the next checkpoint).
+   */
+  async compact(options: { full?: boolean } = {}): Promise<StoreSpace> {
+    this.#run(() => {
+      if (options.full) {
+        this.#db.pragma('auto_vacuum = INCREMENTAL');
+        this.#db.exec('VACUUM');
+      } else if (this.#db.pragma('auto_vacuum', { simple: true }) === INCREMENTAL) {
+        this.#db.pragma('incremental_vacuum');
+      }
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    });
+    return this.space();
+  }
+
+  /** Whether free pages are given back after a flush (files created by this sessctl) or only by `compact({ full })`. */
+  get incrementalVacuum(): boolean {
+    return this.#run(() => this.#db.pragma('auto_vacuum', { simple: true }) === INCREMENTAL);
+  }
+
   /**
    * Whether the path still names the file this store has open. After `rm` or
    * `mv` (or a restore over it) this process goes on with the old file, which
@@ -567,6 +606,13 @@ function statOrUndefined(file: string): Stats | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw storeError(file, err, true);
   }
+}
+
+/** PRAGMA auto_vacuum's value for INCREMENTAL. */
+const INCREMENTAL = 2;
+
+function hasTables(db: BetterSqlite3.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").get() !== undefined;
 }
 
 function canRead(file: string): boolean {
@@ -646,6 +692,9 @@ function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key:
     if (version === 0) return 'empty';
     throw new SessctlError(`cannot read session cache ${file}: it was written by an earlier sessctl (schema ${version}); a command that writes (e.g. sessctl flush) migrates it`);
   }
+  // A new file gives pages freed by removals back (compact()); auto_vacuum can
+  // only be chosen before the first table (sqlite.org/pragma.html#pragma_auto_vacuum).
+  if (version === 0 && !hasTables(db)) db.pragma('auto_vacuum = INCREMENTAL');
   if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   if (version === SCHEMA_VERSION) return 'ready';

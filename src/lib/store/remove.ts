@@ -1,3 +1,4 @@
+import { partialFailure } from './insert.js';
 import { matchingKeys } from './query.js';
 import type { SessionStore } from './types.js';
 
@@ -40,8 +41,13 @@ export async function removeSessions(store: SessionStore, options: RemoveOptions
     return { removed: [], missing, dryRun, cancelled: true };
   }
   const removed: string[] = [];
-  for (const key of keys) {
-    if (dryRun || (await store.delete(key))) removed.push(key);
+  try {
+    for (const key of keys) {
+      if (dryRun || (await store.delete(key))) removed.push(key);
+    }
+  } catch (err) {
+    // Each removal stands on its own: say how many went before the failure.
+    throw partialFailure(err, `${removed.length} of ${keys.length} session${keys.length === 1 ? '' : 's'} removed before it failed`);
   }
   return { removed, missing, dryRun, cancelled: false };
 }

@@ -1,4 +1,4 @@
-import type { Counters, SessionStore } from './types.js';
+import type { Counters, SessionStore, StoreSpace } from './types.js';
 
 /** Remaining-lifetime buckets of `stats`: upper bounds in seconds. */
 export const LIFETIME_BUCKETS: readonly { label: string; below: number }[] = [
@@ -27,6 +27,8 @@ export interface StoreStats {
   /** Live sessions by remaining lifetime. */
   remainingLifetime: { bucket: string; count: number }[];
   counters: Counters;
+  /** The cache file's size and free space (stores with a file only). */
+  space?: StoreSpace;
 }
 
 /**
@@ -76,5 +78,6 @@ export async function computeStats(store: SessionStore, options: { now: number; 
     byRole: sorted(byRole),
     remainingLifetime: LIFETIME_BUCKETS.map((b, i) => ({ bucket: b.label, count: lifetimes[i]! })),
     counters: await store.counters(),
+    ...(store.space === undefined ? {} : { space: await store.space() }),
   };
 }

@@ -122,6 +122,14 @@ export interface StoreCapabilities {
   keyRing: boolean;
 }
 
+/** How much room a store's file takes, and how much of it is free (the cache file). */
+export interface StoreSpace {
+  /** Bytes on disk: the database file plus its -wal file. */
+  fileBytes: number;
+  /** Of those, bytes in free pages: room that removed sessions left, reused by later inserts. */
+  freeBytes: number;
+}
+
 export interface SessionStore {
   /** The URL it was opened with, credentials removed (safe to print). */
   readonly url: string;
@@ -177,6 +185,14 @@ export interface SessionStore {
    * check it now and then.
    */
   health?(): Promise<string | undefined>;
+  /** Optional (the cache file): how much room the store takes on disk, and how much of it is free. */
+  space?(): Promise<StoreSpace>;
+  /**
+   * Optional (the cache file): give free space back to the file system.
+   * Without `full`, what can be done cheaply (the cache file: an incremental
+   * vacuum, for files created with it); with `full`, rewrite the whole file.
+   */
+  compact?(options?: { full?: boolean }): Promise<StoreSpace>;
   /** Release connections and file handles. The store is unusable afterwards. */
   terminate(): Promise<void>;
 }
