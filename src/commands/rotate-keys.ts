@@ -4,6 +4,8 @@ import { formatDuration, parseDuration, shortId, shortTime } from '../lib/cli/fo
 import { renderTable } from '../lib/cli/table.js';
 import { usageError } from '../lib/errors.js';
 import { nowSeconds } from '../lib/store/types.js';
+import { parseTarget } from '../lib/probe/target.js';
+import { checkRing, type CheckReport } from '../lib/tickets/check.js';
 import { parseOutput } from '../lib/tickets/formats/index.js';
 import type { KeySize, KeyView } from '../lib/tickets/ring.js';
 import { fileRing, storeRing, type RingStorage } from '../lib/tickets/ring-storage.js';
@@ -11,6 +13,8 @@ import { listRing, rotateKeys, type RingListing, type RotateReport } from '../li
 
 /** Exit code when --if-older-than finds the current key too young: nothing was changed. */
 export const EXIT_NOT_DUE = 10;
+/** Exit code of --check when something differs from the ring. */
+export const EXIT_DRIFTED = 4;
 
 export default class RotateKeys extends BaseCommand {
   static summary = 'Rotate session-ticket keys and write them for nginx, HAProxy, lighttpd, h2o, Traffic Server, Apache and Node.';
@@ -26,14 +30,17 @@ Formats: nginx-include:DIR (a key file per key of the decrypt window and DIR/tic
 "include DIR/ticket-keys.conf;" holds any window), nginx:DIR (the three files current.key, previous.key, next.key;
 keys of a longer window are dropped and named), haproxy:FILE (tls-ticket-keys), lighttpd:FILE (ssl.stek-file,
 80-byte keys), h2o:FILE (ticket-file), ats:FILE, apache:FILE (SSLSessionTicketKeyFile), node:FILE (setTicketKeys), raw:FILE.
+--check changes nothing: it reads every --write output back as its server does, asks HAProxy (--haproxy-socket)
+for the keys it holds, connects to every --probe HOST:PORT, and prints one line per drift from the ring.
 Secret key bytes are never printed, except by --list --show-secrets.
-Exit codes: 0 rotated (or ring created, or pending steps redone), ${EXIT_NOT_DUE} not due (nothing changed), 1 failed (steps stay pending),
-2 usage error, 3 no ring (--list).`;
+Exit codes: 0 rotated (or ring created, or pending steps redone; --check: consistent), ${EXIT_NOT_DUE} not due (nothing changed),
+1 failed (steps stay pending), 2 usage error, 3 no ring (--list, --check), ${EXIT_DRIFTED} --check found drift.`;
 
   static examples = [
     '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --write nginx-include:/etc/nginx/tickets --exec "nginx -s reload"',
     '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --if-older-than 12h --write haproxy:/etc/haproxy/tls.keys --haproxy-socket /run/haproxy/admin.sock',
     '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --list',
+    '<%= config.bin %> rotate-keys --ring /etc/sessctl/ring.json --check --write nginx-include:/etc/nginx/tickets --probe 127.0.0.1:443',
   ];
 
   static flags = {
@@ -54,14 +61,41 @@ Exit codes: 0 rotated (or ring created, or pending steps redone), ${EXIT_NOT_DUE
     push: Flags.string({ description: 'also write the rotated ring to this store (a sessctl daemon that Node servers take keys from), unless it holds a newer ring; repeatable', helpValue: 'URL', multiple: true }),
     'dry-run': Flags.boolean({ description: 'say what would happen, change nothing' }),
     list: Flags.boolean({ description: "list the ring's keys: names, states, ages (no rotation)" }),
+    check: Flags.boolean({
+      description: 'change nothing: compare every --write output, HAProxy (--haproxy-socket) and every --probe server with the ring; exit 4 on drift',
+      exclusive: ['list', 'dry-run', 'exec', 'push'],
+    }),
+    probe: Flags.string({
+      description: 'with --check: connect to HOST:PORT and check its new tickets are under the ring\'s current key; repeatable',
+      helpValue: 'HOST:PORT',
+      multiple: true,
+      dependsOn: ['check'],
+    }),
     'show-secrets': Flags.boolean({ description: 'with --list: include the secret AES and HMAC keys', dependsOn: ['list'] }),
     wide: Flags.boolean({ description: 'with --list: whole key names and times, whatever the terminal width', dependsOn: ['list'] }),
   };
 
-  async run(): Promise<RotateReport | RingListing> {
+  async run(): Promise<RotateReport | RingListing | CheckReport> {
     const { flags } = await this.parse(RotateKeys);
     const ring = await this.ringStorage(flags);
     const now = nowSeconds();
+    if (flags.check) {
+      if (!flags.write?.length && !flags['haproxy-socket'] && !flags.probe?.length) {
+        throw usageError('--check compares servers with the ring: give the --write outputs, --haproxy-socket or --probe HOST:PORT');
+      }
+      const ifOlderThan = flags['if-older-than'] === undefined ? undefined : parseDuration(flags['if-older-than'], '--if-older-than');
+      const report = await checkRing({
+        ring,
+        now,
+        outputs: (flags.write ?? []).map(parseOutput),
+        ...(flags['haproxy-socket'] === undefined ? {} : { haproxySocket: flags['haproxy-socket'] }),
+        probes: (flags.probe ?? []).map(parseTarget),
+        ...(ifOlderThan === undefined ? {} : { rotationPeriod: ifOlderThan }),
+      });
+      this.out(report.consistent ? `consistent: ${report.checked.join(', ')} hold${report.checked.length === 1 ? 's' : ''} the ring ${report.ring}` : report.drifts.map((d) => d.message).join('\n'));
+      if (!report.consistent) process.exitCode = EXIT_DRIFTED;
+      return report;
+    }
     if (flags.list) {
       if (flags['show-secrets']) this.warnLine('showing secret ticket keys (--show-secrets)');
       const listing = await listRing(ring, now, { showSecrets: flags['show-secrets'] });

@@ -66,6 +66,8 @@ export interface NginxWithRing {
   nginxArgs: string[];
   /** Start nginx again after stop(). */
   start(): Promise<void>;
+  /** HUP nginx (it reads its key files again); resolves once the new workers run. */
+  reload(): Promise<void>;
   /** The ring file rotate-keys keeps in the directory. */
   ring(): KeyRing;
   /** `rotate-keys` (decrypt window 1 s) with a HUP to nginx; resolves to its summary once the new workers run. */
@@ -79,7 +81,7 @@ export interface NginxWithRing {
  */
 export async function startNginxWithRing(
   dir: string,
-  options: { layout?: 'nginx' | 'nginx-include'; keep?: string } = {},
+  options: { layout?: 'nginx' | 'nginx-include'; keep?: string; extraWrites?: string[] } = {},
 ): Promise<NginxWithRing> {
   const layout = options.layout ?? 'nginx';
   const p = (name: string): string => path.join(dir, name);
@@ -91,7 +93,7 @@ export async function startNginxWithRing(
       .stdout.split('\n')
       .map((l) => Number(l.trim()))
       .filter((n) => n > 0);
-  const rotateArgs = ['rotate-keys', '--ring', 'ring.json', '--write', `${layout}:tickets`, '--keep', options.keep ?? '1s'];
+  const rotateArgs = ['rotate-keys', '--ring', 'ring.json', '--write', `${layout}:tickets`, ...(options.extraWrites ?? []).flatMap((w) => ['--write', w]), '--keep', options.keep ?? '1s'];
 
   const port = await freePort();
   const { cert, key } = makeCertificate(dir);
@@ -143,6 +145,14 @@ ${
     nginxArgs,
     start,
     ring: () => decodeRing(readFileSync(p('ring.json')), 'ring.json'),
+    async reload() {
+      const before = workers();
+      process.kill(masterPid(), 'SIGHUP');
+      await waitFor('new nginx workers', () => {
+        const now = workers();
+        return now.length > 0 && now.every((w) => !before.includes(w));
+      });
+    },
     async rotate() {
       const before = workers();
       const r = await runCli([...rotateArgs, '--exec', `kill -HUP $(cat ${pidFile})`], { cwd: dir });
@@ -170,6 +180,53 @@ ${
           return;
         }
         spawnSync('sleep', ['0.05']);
+      }
+    },
+  };
+}
+
+/** Debian's HAProxy terminating TLS 1.2 with tls-ticket-keys `keysFile`, its admin socket in `dir`. */
+export interface HaproxyWithKeys {
+  port: number;
+  socket: string;
+  stop(): void;
+}
+
+export async function startHaproxy(dir: string, keysFile: string): Promise<HaproxyWithKeys> {
+  const p = (name: string): string => path.join(dir, name);
+  const port = await freePort();
+  const socket = p('haproxy.sock');
+  const { combined } = makeCertificate(dir);
+  writeFileSync(
+    p('haproxy.cfg'),
+    `global
+  stats socket ${socket} mode 600 level admin
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 5s
+  timeout server 5s
+frontend tls
+  bind 127.0.0.1:${port} ssl crt ${combined} tls-ticket-keys ${keysFile} ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2
+  http-request return status 200 content-type text/plain string ok
+`,
+  );
+  execFileSync(findTool('haproxy') ?? 'haproxy', ['-D', '-q', '-f', p('haproxy.cfg'), '-p', p('haproxy.pid')], { stdio: 'pipe' });
+  await waitFor('HAProxy to listen', () => {
+    try {
+      return handshake(port) === 'New';
+    } catch {
+      return false;
+    }
+  });
+  return {
+    port,
+    socket,
+    stop() {
+      try {
+        process.kill(Number(readFileSync(p('haproxy.pid'), 'utf8').trim()), 'SIGTERM');
+      } catch {
+        // not running
       }
     },
   };
