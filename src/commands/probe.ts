@@ -109,10 +109,14 @@ the ring does not call current, a session resumed under another name), ${EXIT_CA
   /** --ring: a ring file (rotate-keys --ring), or a store URL holding one (rotate-keys --store). */
   private async ring(flag: string | undefined, tokenFile: string | undefined): Promise<{ ring?: { name: string; ring: KeyRing } }> {
     const where = this.setting('ring', flag);
-    if (where === undefined) return {};
+    if (where === undefined) {
+      if (tokenFile !== undefined) throw usageError('--token-file is for a --ring URL (a daemon): give --ring');
+      return {};
+    }
     // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed otherwise.
     const { fileRing, storeRing } = await import('../lib/tickets/ring-storage.js');
     const isUrl = /^[a-z][a-z0-9+.-]*:/i.test(where);
+    if (tokenFile !== undefined && !isUrl) throw usageError('--token-file is for a --ring URL (a daemon); the ring here is a file');
     const storage = isUrl
       ? storeRing(await this.openStore({ store: where, ...(tokenFile === undefined ? {} : { 'token-file': tokenFile }) }))
       : fileRing(where, { onWarning: (m) => this.warnLine(m) });

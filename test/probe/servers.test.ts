@@ -99,6 +99,7 @@ describe('probe on bad input: one line, the documented exit code, no hang', () =
     [['127.0.0.1:443', '--sni', 'a.test', '--sni', 'A.test'], 2, /^sessctl: --sni: the same name twice\n$/],
     [['127.0.0.1:443', '--sni', 'bad name'], 2, /^sessctl: --sni "bad name" is not a host name\n$/],
     [['127.0.0.1:443', '--ring', '/nonexistent/ring.json'], 3, /^sessctl: no ticket-key ring at \/nonexistent\/ring\.json\n$/],
+    [['127.0.0.1:443', '--token-file', '/etc/hostname'], 2, /^sessctl: --token-file is for a --ring URL \(a daemon\): give --ring\n$/],
     [['127.0.0.1:443', '--ca', '/nonexistent/ca.pem'], 1, /^sessctl: --ca \/nonexistent\/ca\.pem: no such file\n$/],
     [['no-such-host.invalid:443'], 1, /^sessctl: no-such-host\.invalid:443: the name no-such-host\.invalid does not resolve\n$/],
   ])('%j exits %i', async (args, exit, stderr) => {

@@ -74,8 +74,9 @@ export async function startTls(socket: Socket, protocol: StartTlsProtocol): Prom
     socket.write(`${line}\r\n`);
   };
   if (protocol === 'smtp') {
-    // A reply's last line has a space after the code (RFC 5321 §4.2.1).
-    const smtpDone = (line: string): boolean => /^\d{3}(?: |$)/.test(line);
+    // Only "NNN-" continues a reply (RFC 5321 §4.2.1); any other line ends it, so a server
+    // speaking another protocol is answered at once instead of at the deadline.
+    const smtpDone = (line: string): boolean => !/^\d{3}-/.test(line);
     expect(await readReply(socket, smtpDone), /^220/, 'SMTP greeting');
     send('EHLO sessctl.invalid');
     const ehlo = await readReply(socket, smtpDone);
