@@ -9,12 +9,19 @@ interface BackendModule {
   open(url: string, options: OpenOptions): Promise<SessionStore>;
 }
 
-const NETWORK_BACKENDS: Record<string, { name: string; module: string }> = {
-  'http:': { name: 'daemon', module: './daemon.js' },
-  'https:': { name: 'daemon', module: './daemon.js' },
-  'redis:': { name: 'Redis', module: './redis.js' },
-  'rediss:': { name: 'Redis', module: './redis.js' },
-  'memcache:': { name: 'memcached', module: './memcache.js' },
+/**
+ * Each import() names its module literally, so that the bundled CLI
+ * (scripts/bundle.mjs) carries the backends: a computed specifier would be
+ * looked up beside the bundle at run time.
+ */
+const loadDaemon = () => import('./daemon.js');
+const loadRedis = () => import('./redis.js');
+const NETWORK_BACKENDS: Record<string, { name: string; module: string; load: () => Promise<BackendModule> }> = {
+  'http:': { name: 'daemon', module: './daemon.js', load: loadDaemon },
+  'https:': { name: 'daemon', module: './daemon.js', load: loadDaemon },
+  'redis:': { name: 'Redis', module: './redis.js', load: loadRedis },
+  'rediss:': { name: 'Redis', module: './redis.js', load: loadRedis },
+  'memcache:': { name: 'memcached', module: './memcache.js', load: () => import('./memcache.js') },
 };
 
 const SUPPORTED_FORMS =
@@ -49,7 +56,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
   if (backend === undefined) {
     throw usageError(`unsupported store URL "${redactUrl(url)}": use ${SUPPORTED_FORMS}`);
   }
-  const mod = await loadBackend(backend.module, backend.name);
+  const mod = await loadBackend(backend);
   const store = await mod.open(url, options);
   // The url is printed in output and errors: make sure no password survives in it.
   const safe = redactUrl(url);
@@ -59,9 +66,9 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
   return store;
 }
 
-async function loadBackend(specifier: string, name: string): Promise<BackendModule> {
+async function loadBackend({ name, module: specifier, load }: (typeof NETWORK_BACKENDS)[string]): Promise<BackendModule> {
   try {
-    return (await import(specifier)) as BackendModule;
+    return await load();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     // Only the backend module itself missing means "not in this build"; a
