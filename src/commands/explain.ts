@@ -2,10 +2,12 @@ import { Args, Flags } from '../lib/cli/oclif.js';
 import { BaseCommand } from '../lib/cli/base.js';
 import { inputName, readInput } from '../lib/cli/input.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
+import { resolveStoreUrl } from '../lib/store/location.js';
+import { parseIdPattern, resolveId } from '../lib/store/id.js';
+import type { SessionStore } from '../lib/store/types.js';
 import { explainResumption, explanationText, parseSessionIdContext, type Explanation } from '../lib/explain/index.js';
 import { decodeSession } from '../lib/session/codec.js';
 import { readSessionBlobs } from '../lib/session/pem.js';
-import { normaliseKey } from '../lib/store/entry.js';
 import { nowSeconds } from '../lib/store/types.js';
 
 /** Exit codes of explain beyond the common ones. */
@@ -17,6 +19,9 @@ export default class Explain extends BaseCommand {
   static description = `Give what the client holds (--in FILE: a PEM from openssl s_client -sess_out, or a session DER; or the session id) and
 what the server uses: its session cache (--store), its ticket keys (--ring, from rotate-keys) and its session-id context
 (--session-id-context). The first line is the verdict (resumes, will not resume, cannot tell) with the main reason; then the evidence.
+The id may be shortened as list shows it (0aa8ff03…4d21) or to a unique prefix.
+Without --store the store is the one of SESSCTL_STORE or the config file, else the default cache file, which the verdict line then
+names.
 
 It checks what an OpenSSL server checks: a session offered by ticket must be under a key of the ring that is not retired, with a valid
 HMAC, and the session inside must not have expired; a session offered by session ID (or by a 32-byte TLS 1.3 stateful ticket) must be
@@ -31,7 +36,8 @@ client-expired, not-in-store, not-a-server-session, expired, context-mismatch, m
 ticket-key-retired, ticket-mac-invalid, ticket-undecryptable (will not resume); no-store, no-ring, ticket-format-unknown,
 unreadable-session (cannot tell).
 
-Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${EXIT_WILL_NOT_RESUME} will not resume, ${EXIT_UNDETERMINED} cannot tell (give --store or --ring).`;
+Exit codes: 0 resumes, 1 error, 2 usage error (also: a shortened id that fits several sessions), 3 not found (the --ring file, a
+shortened id that fits none), ${EXIT_WILL_NOT_RESUME} will not resume, ${EXIT_UNDETERMINED} cannot tell (a ticket without --ring, a store entry that is no session).`;
 
   static examples = [
     '<%= config.bin %> explain --in client-session.pem --ring /etc/sessctl/ring.json',
@@ -58,6 +64,9 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
     const { args, flags } = await this.parse(Explain);
     if ((args.id === undefined) === (flags.in === undefined)) throw usageError('give the session the client holds (--in FILE) or its id');
     const now = flags.now === undefined ? nowSeconds() : parseTime(flags.now);
+    const pattern = args.id === undefined ? undefined : parseIdPattern(args.id);
+    let opened: Promise<SessionStore> | undefined;
+    const openStore = (): Promise<SessionStore> => (opened ??= this.openStore(flags, { readOnly: true }));
     const sessionIdContext = flags['session-id-context'] === undefined ? undefined : parseSessionIdContext(flags['session-id-context']);
 
     let held;
@@ -79,15 +88,29 @@ Exit codes: 0 resumes, 1 error, 2 usage error, 3 not found (the --ring file), ${
       ring = { name: ringFile, ring: heldRing(read) };
     }
 
+    let id: string | undefined;
+    if (pattern !== undefined) {
+      // A whole id not in the store is still judged (not in the store: will not resume); a shortened one must fit a session.
+      id = await resolveId(await openStore(), args.id!).catch((err: unknown) => {
+        if (err instanceof NotFoundError && pattern.whole) return pattern.prefix;
+        throw err;
+      });
+    }
     const explanation = await explainResumption({
       ...(held === undefined ? {} : { held }),
-      ...(args.id === undefined ? {} : { id: normaliseKey(args.id) }),
-      openStore: () => this.openStore(flags, { readOnly: true }),
+      ...(id === undefined ? {} : { id }),
+      openStore,
       ...(ring === undefined ? {} : { ring }),
       ...(sessionIdContext === undefined ? {} : { sessionIdContext }),
       now,
     });
-    this.out(explanationText(explanation));
+    const { source } = resolveStoreUrl({ flag: flags.store, ...(this.userConfig().values.store === undefined ? {} : { config: this.userConfig().values.store }) });
+    this.out(
+      explanationText(explanation, {
+        ...(process.stdout.isTTY && process.stdout.columns > 0 ? { width: process.stdout.columns } : {}),
+        defaultStore: source === 'default',
+      }),
+    );
     if (explanation.verdict === 'will-not-resume') process.exitCode = EXIT_WILL_NOT_RESUME;
     if (explanation.verdict === 'undetermined') process.exitCode = EXIT_UNDETERMINED;
     return explanation;

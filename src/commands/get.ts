@@ -31,7 +31,7 @@ ${EXIT_CODES_HELP}`;
   ];
 
   static args = {
-    id: Args.string({ description: 'session id (hex), as list --wide shows it', ignoreStdin: true }),
+    id: Args.string({ description: 'session id (hex): whole, a unique prefix, or shortened as list shows it (0aa8ff03…4d21)', ignoreStdin: true }),
   };
 
   static flags = {
@@ -61,9 +61,10 @@ ${EXIT_CODES_HELP}`;
       items = blobs.map((der) => ({ der }));
     } else {
       // Loaded only for a store: decoding a file (--in) needs neither.
-      const [{ normaliseKey }, { entryView }] = await Promise.all([import('../lib/store/entry.js'), import('../lib/store/view.js')]);
-      const key = normaliseKey(args.id!);
+      const [{ parseIdPattern, resolveId }, { entryView }] = await Promise.all([import('../lib/store/id.js'), import('../lib/store/view.js')]);
+      parseIdPattern(args.id!);
       const store = await this.openStore(flags, { readOnly: true });
+      const key = await resolveId(store, args.id!);
       const entry = await store.lookup(key);
       if (!entry) throw new NotFoundError(`no session ${key} in ${store.url}`);
       items = [{ der: entry.der, store: entryView(entry, now) }];

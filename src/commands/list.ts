@@ -1,19 +1,22 @@
 import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { queryFlags, queryFromFlags } from '../lib/cli/query-flags.js';
-import { formatExpiry, shortId, shortTime } from '../lib/cli/format.js';
+import { ChunkedTable } from '../lib/cli/columns.js';
 import { ChunkedWriter } from '../lib/cli/output.js';
-import { renderTable } from '../lib/cli/table.js';
+import { sessionColumns, type SessionColumns } from '../lib/cli/session-table.js';
 import { selectEntries, SORT_KEYS } from '../lib/store/query.js';
 import { entryView, type EntryView } from '../lib/store/view.js';
 import { nowSeconds, type Entry } from '../lib/store/types.js';
 
-/** Rows rendered per table chunk: the table streams in pieces of fixed column widths. */
+/** Rows per table chunk: the first sets the columns and their widths, then the table streams. */
 const CHUNK = 500;
 
 export default class List extends BaseCommand {
   static summary = 'List the sessions in a store.';
   static description = `Streams the store (foldl): works on every backend in constant memory, unless --sort is given without --limit.
+On a terminal the table fits its width: a column is cut only when the line would not fit (the id first, to the form get, remove
+and explain accept back); piped, ids are whole and nothing is cut. ROLE is shown when the sessions are not all of one role
+(judged on the first 500); --wide adds ALPN, the session-id context and the creation time.
 With --json, prints a JSON array of session summaries (no secrets): id, role, partialKey, protocol, cipher, sni, alpn, created, inserted, expires (ISO 8601), expiresIn (seconds, negative once expired), expired, size (bytes), hasTicket.
 ${EXIT_CODES_HELP}`;
 
@@ -27,7 +30,7 @@ ${EXIT_CODES_HELP}`;
   static flags = {
     ...BaseCommand.storeFlags,
     ...queryFlags,
-    wide: Flags.boolean({ description: 'whole session ids and every column, whatever the terminal width' }),
+    wide: Flags.boolean({ description: 'every column (role, ALPN, session-id context, created), nothing cut, whatever the terminal width' }),
     limit: Flags.integer({ description: 'show at most N sessions', min: 0, helpValue: 'N' }),
     sort: Flags.string({ description: 'sort by this column', options: [...SORT_KEYS] }),
     reverse: Flags.boolean({ description: 'reverse the sort order' }),
@@ -55,34 +58,25 @@ ${EXIT_CODES_HELP}`;
       return;
     }
 
+    // On a terminal the table fits it; piped (scripts) and --wide, nothing is cut.
+    const width = !flags.wide && process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
     const out = new ChunkedWriter();
-    let rows: string[][] = [];
-    let printedHead = false;
+    let pending: Entry[] = [];
+    let columns: SessionColumns | undefined;
+    let table: ChunkedTable | undefined;
     const flush = () => {
-      const text = renderTable(flags.wide ? WIDE_HEAD : HEAD, rows, { widths: flags.wide ? WIDE_WIDTHS : WIDTHS, head: !printedHead });
-      printedHead = true;
-      rows = [];
-      return out.push(`${text}\n`);
+      columns ??= sessionColumns(pending, { wide: flags.wide, now });
+      table ??= new ChunkedTable(columns.specs, width);
+      const text = table.render(pending.map(columns.row));
+      pending = [];
+      return out.push(text);
     };
-    const count = await selectEntries(store, query, options, (e) => {
-      rows.push(row(e, now, flags.wide));
-      return rows.length >= CHUNK ? flush() : undefined;
+    const count = await selectEntries(store, query, { ...options, withDer: flags.wide }, (e) => {
+      pending.push(e);
+      return pending.length >= CHUNK ? flush() : undefined;
     });
-    if (rows.length > 0 || !printedHead) flush();
+    if (pending.length > 0 || table === undefined) flush();
     await out.flush();
     process.stderr.write(`${count} session${count === 1 ? '' : 's'}${flags.limit !== undefined && count >= flags.limit ? ` (limit ${flags.limit})` : ''}\n`);
   }
-}
-
-const HEAD = ['ID', 'PROTO', 'CIPHER', 'SNI', 'EXPIRES', 'SIZE'];
-/** Fixed widths so that every chunk lines up: 80 columns with the gaps. */
-const WIDTHS = [13, 7, 21, 13, 10, 5];
-const WIDE_HEAD = ['ID', 'ROLE', 'PROTOCOL', 'CIPHER', 'SNI', 'ALPN', 'CREATED', 'EXPIRES', 'SIZE'];
-const WIDE_WIDTHS = [64, 6, 8, 30, 30, 12, 19, 22, 5];
-
-function row(e: Entry, now: number, wide: boolean): string[] {
-  const expires = e.expiresAt > now || wide ? formatExpiry(e.expiresAt, now) : 'expired';
-  const size = String(e.size);
-  if (!wide) return [shortId(e.key, false), e.protocol, e.cipher, e.sni ?? '-', expires, size];
-  return [e.key, e.role, e.protocol, e.cipher, e.sni ?? '-', e.alpn ?? '-', shortTime(e.createdAt), expires, size];
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { confirmDestructive } from '../lib/cli/confirm.js';
 import { EXIT, usageError } from '../lib/errors.js';
-import { normaliseKey } from '../lib/store/entry.js';
+import { parseIdPattern, resolveIds } from '../lib/store/id.js';
 import { removeSessions, type RemoveResult } from '../lib/store/remove.js';
 import { nowSeconds } from '../lib/store/types.js';
 
@@ -21,7 +21,7 @@ ${EXIT_CODES_HELP}`;
 
   static strict = false;
   static args = {
-    id: Args.string({ description: 'session id (hex); several allowed', ignoreStdin: true }),
+    id: Args.string({ description: 'session id (hex): whole, a unique prefix, or shortened as list shows it; several allowed', ignoreStdin: true }),
   };
 
   static flags = {
@@ -34,21 +34,24 @@ ${EXIT_CODES_HELP}`;
 
   async run(): Promise<RemoveResult> {
     const { argv, flags } = await this.parse(Remove);
-    const ids = (argv as string[]).map(normaliseKey);
-    if (ids.length === 0 && flags.sni === undefined && !flags.expired) throw usageError('name the sessions to remove: ids, --sni HOST or --expired');
+    const typed = argv as string[];
+    for (const id of typed) parseIdPattern(id);
+    if (typed.length === 0 && flags.sni === undefined && !flags.expired) throw usageError('name the sessions to remove: ids, --sni HOST or --expired');
     const store = await this.openStore(flags);
-    const result = await removeSessions(store, {
-      ids,
+    const { keys, missing } = await resolveIds(store, typed);
+    const removal = await removeSessions(store, {
+      ids: keys,
       ...(flags.sni === undefined ? {} : { sni: flags.sni }),
       expired: flags.expired,
       now: nowSeconds(),
       dryRun: flags['dry-run'],
       confirm: (count) => confirmDestructive(`Remove ${count} sessions from ${store.url}?`, { yes: flags.yes, count }),
     });
-    const verb = result.dryRun ? 'would remove' : 'removed';
-    for (const key of result.removed) this.out(`${verb} ${key}`);
+    const result = { ...removal, missing: [...missing, ...removal.missing] };
+    for (const key of result.removed) this.out(`${result.dryRun ? 'would remove' : 'removed'} ${key}`);
+    const count = `${result.removed.length} session${result.removed.length === 1 ? '' : 's'}`;
     if (result.cancelled) this.out('nothing removed');
-    else this.out(`${result.removed.length} session${result.removed.length === 1 ? '' : 's'} ${verb}`);
+    else this.out(result.dryRun ? `${count} would be removed` : `${count} removed`);
     if (result.missing.length > 0) {
       // The others were removed (like rm): report the missing ones and exit 3, with the result still on stdout.
       process.stderr.write(`sessctl: no session ${result.missing.join(', ')} in ${store.url}\n`);

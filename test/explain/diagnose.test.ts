@@ -60,10 +60,24 @@ describe('session offered by session ID (the server cache)', () => {
   it('expired: says since when (the session\'s time + timeout)', () => {
     const e = diagnose({ held: server, store: { url: STORE, entry: storedEntry() }, sessionIdContext: context, now: T + 7200 + 90 });
     expect(e.verdict).toBe('will-not-resume');
-    expect(codes(e.reasons)).toEqual(['expired']);
-    expect(e.reasons[0]!.message).toContain(new Date((T + 7200) * 1000).toISOString().replace('.000Z', 'Z'));
-    expect(e.reasons[0]!.message).toContain('1m 30s ago');
+    // The client's copy (same time and timeout) expired with it: that comes first.
+    expect(codes(e.reasons)).toEqual(['client-expired', 'expired']);
+    expect(e.reasons[1]!.message).toContain(new Date((T + 7200) * 1000).toISOString().replace('.000Z', 'Z'));
+    expect(e.reasons[1]!.message).toContain('1m 30s ago');
     expect(e.evidence.lookup?.entry?.expires.fromNow).toBe(-90);
+  });
+
+  it("the client's own session expired and the server no longer has it: the expiry is the headline, with since when", () => {
+    const client = decodeSession(vector('02-client-tls12-ecdhe-ecdsa-aes128gcm-sessionid-alpn'));
+    const expiredAt = client.time! + client.timeout!;
+    const e = diagnose({ held: client, store: { url: STORE, entry: undefined }, now: expiredAt + 3 * 3600 });
+    expect(e.verdict).toBe('will-not-resume');
+    expect(codes(e.reasons)).toEqual(['client-expired', 'not-in-store']);
+    const headline = explanationText(e).split('\n')[0]!;
+    expect(headline).toContain(`the client's session expired at ${new Date(expiredAt * 1000).toISOString().replace('.000Z', 'Z')} (3h ago)`);
+    // Still live: the server's copy decides, and nothing is said about an expiry.
+    const live = diagnose({ held: client, store: { url: STORE, entry: undefined }, now: expiredAt - 1 });
+    expect(codes(live.reasons)).toEqual(['not-in-store']);
   });
 
   it('expired in the store before the session says so (insert --timeout): the earlier time wins', () => {
@@ -94,7 +108,7 @@ describe('session offered by session ID (the server cache)', () => {
 
   it('several findings at once are all reported', () => {
     const e = diagnose({ held: server, store: { url: STORE, entry: storedEntry() }, sessionIdContext: Buffer.from('x'), now: T + 9000 });
-    expect(codes(e.reasons)).toEqual(['expired', 'context-mismatch']);
+    expect(codes(e.reasons)).toEqual(['client-expired', 'expired', 'context-mismatch']);
   });
 
   it('another session under the same id (different master secret) will not resume; a client entry is not a server session', () => {
@@ -165,7 +179,7 @@ describe('session offered by ticket (the ring)', () => {
   it('the session inside the ticket expired, or has another context', () => {
     const ring = createRing(T);
     const held = clientHolding(sealTicket(serverDer, currentKey(ring)));
-    expect(codes(diagnose({ held, ring: at(ring), now: T + 7200 }).reasons)).toEqual(['expired']);
+    expect(codes(diagnose({ held, ring: at(ring), now: T + 7200 }).reasons)).toEqual(['client-expired', 'expired']);
     const mismatch = diagnose({ held, ring: at(ring), sessionIdContext: parseSessionIdContext('hex:00ff'), now: T });
     expect(codes(mismatch.reasons)).toEqual(['context-mismatch']);
     expect(mismatch.reasons[0]!.message).toContain('hex:00ff');

@@ -101,10 +101,12 @@ export function diagnose(input: DiagnosisInput): Explanation {
     if (masterKeyMatches === false) blocking.push(say.masterKeyMismatch(what));
   };
 
-  if (held && held.sslVersion === TLS1_3 && offer.kind !== 'nothing') {
-    const expiresAt = ownExpiry(held);
-    if (expiresAt !== undefined && expiresAt <= now) blocking.push(say.clientExpired(expiresAt, now));
-  }
+  // The client's own session past its time + timeout. A TLS 1.3 client does not offer it at all; a
+  // TLS 1.2 client still does (ssl/statem/statem_clnt.c checks only SSL_SESSION_is_resumable), so
+  // there it is the headline only when the server's side turns the session down as well.
+  const clientExpiry = held === undefined || offer.kind === 'nothing' ? undefined : ownExpiry(held);
+  const clientExpired = clientExpiry !== undefined && clientExpiry <= now;
+  if (clientExpired && held!.sslVersion === TLS1_3) blocking.push(say.clientExpired(true, clientExpiry, now));
 
   if (offer.kind === 'nothing') {
     blocking.push(say.nothingToOffer(offer.why));
@@ -223,6 +225,8 @@ export function diagnose(input: DiagnosisInput): Explanation {
     if (blocking.length > before) return;
     positive.push(say.liveInStore(o.key, url, expiresAt, now, serverContext !== undefined));
   }
+
+  if (clientExpired && held!.sslVersion !== TLS1_3 && blocking.length > 0) blocking.unshift(say.clientExpired(false, clientExpiry, now));
 
   const verdict: Verdict = blocking.length > 0 ? 'will-not-resume' : unknown.length > 0 ? 'undetermined' : 'resumes';
   const reasons = verdict === 'will-not-resume' ? blocking : verdict === 'undetermined' ? unknown : positive;

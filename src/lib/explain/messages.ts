@@ -30,9 +30,12 @@ function left(at: number, now: number): string {
 export const say = {
   nothingToOffer: (why: string): Finding => ({ code: 'nothing-to-offer', message: `nothing to resume with: ${why}` }),
 
-  clientExpired: (expiresAt: number, now: number): Finding => ({
+  /** TLS 1.3: the client stops offering it; TLS 1.2: it still offers it, and the server's copy has timed out with it. */
+  clientExpired: (tls13: boolean, expiresAt: number, now: number): Finding => ({
     code: 'client-expired',
-    message: `the client's ticket lifetime ended at ${ago(expiresAt, now)}: a TLS 1.3 client no longer offers it`,
+    message: tls13
+      ? `the client's ticket lifetime ended at ${ago(expiresAt, now)}: a TLS 1.3 client no longer offers it`
+      : `the client's session expired at ${ago(expiresAt, now)}: a server's copy made with it has timed out too`,
   }),
 
   expired: (s: Subject, expiresAt: number, now: number): Finding => ({ code: 'expired', message: `${subject(s)} expired at ${ago(expiresAt, now)}` }),

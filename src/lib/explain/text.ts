@@ -18,8 +18,58 @@ function shortHex(hex: string): string {
   return hex.length <= 24 ? hex : `${hex.slice(0, 16)}…${hex.slice(-8)}`;
 }
 
-export function explanationText(e: Explanation): string {
-  const lines = [`${VERDICT_WORDS[e.verdict]}: ${e.reasons[0]?.message ?? ''}`];
+/** The width evidence labels take ("  Client holds : "): continuation lines start there. */
+const LABEL_WIDTH = 17;
+
+/**
+ * Break `line` at spaces so that no piece is wider than `width` (a word longer
+ * than that stays whole: hex ids and URLs are not cut); pieces after the
+ * first are indented by `indent` spaces.
+ */
+export function wrapLine(line: string, width: number, indent: number): string[] {
+  if (line.length <= width) return [line];
+  const out: string[] = [];
+  const pad = ' '.repeat(indent);
+  const lead = /^ */.exec(line)![0];
+  const words = line.slice(lead.length).split(' ');
+  let current = `${lead}${words[0] ?? ''}`;
+  for (const word of words.slice(1)) {
+    if (current.length + 1 + word.length > width && current.trim() !== '') {
+      out.push(current);
+      current = `${pad}${word}`;
+    } else {
+      current = `${current} ${word}`;
+    }
+  }
+  out.push(current);
+  return out;
+}
+
+/** How each kind of line continues when wrapped: under its text, not under its label. */
+function continuation(line: string): number {
+  if (/^ {2}also: /.test(line)) return 8;
+  if (/^ {2}- /.test(line)) return 4;
+  if (/^ {2}\S[^:]*: /.test(line) || /^ {17}/.test(line)) return LABEL_WIDTH;
+  return 2;
+}
+
+export interface TextOptions {
+  /** Wrap lines at word boundaries to this many columns (the terminal's); default: no wrapping. */
+  width?: number;
+  /** The store was not named (no --store, environment or config file): the verdict line says it looked in the default one. */
+  defaultStore?: boolean;
+}
+
+export function explanationText(e: Explanation, options: TextOptions = {}): string {
+  const lines = explanationLines(e, options);
+  const width = options.width;
+  if (width === undefined || !Number.isFinite(width) || width <= 0) return lines.join('\n');
+  return lines.flatMap((l) => wrapLine(l, width, continuation(l))).join('\n');
+}
+
+function explanationLines(e: Explanation, options: TextOptions): string[] {
+  const where = options.defaultStore === true && e.evidence.server.store !== null ? ` (looked in the default store ${e.evidence.server.store})` : '';
+  const lines = [`${VERDICT_WORDS[e.verdict]}${where}: ${e.reasons[0]?.message ?? ''}`];
   if (e.reasons.length > 1) for (const r of e.reasons.slice(1)) lines.push(`  also: ${r.message}`);
   const ev = e.evidence;
   lines.push('', 'Evidence:');
@@ -61,5 +111,5 @@ export function explanationText(e: Explanation): string {
     lines.push('', 'Notes:');
     for (const n of e.notes) lines.push(`  - ${n.message}`);
   }
-  return lines.join('\n');
+  return lines;
 }

@@ -56,6 +56,8 @@ export interface SelectOptions {
   limit?: number;
   sort?: SortKey;
   reverse?: boolean;
+  /** Entries with their DER (default: without, for backends that can leave it out). */
+  withDer?: boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function selectEntries(
   const limit = options.limit ?? Infinity;
   if (limit <= 0) return 0;
   const source = query.partialKey === undefined
-    ? <A>(fn: (e: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>, acc: A) => store.foldl(fn, acc, { withDer: false })
+    ? <A>(fn: (e: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>, acc: A) => store.foldl(fn, acc, { withDer: options.withDer === true })
     : async <A>(fn: (e: Entry, acc: A) => A | Halt<A> | Promise<A | Halt<A>>, acc: A) => {
         let a = acc;
         for (const e of await store.selectSession(query.partialKey!)) {
