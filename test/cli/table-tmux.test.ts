@@ -38,9 +38,10 @@ describe.skipIf(!hasTmux)('list fits the terminal', () => {
     return lines.slice(0, lines.findIndex((l) => /^\d+ sessions?$/.test(l)));
   }
 
-  it('200 columns: whole ids, whole cipher names and SNI, ROLE since the roles differ', async () => {
+  it("200 columns: whole ids, whole cipher names and SNI, ROLE and CONTEXT since they differ", async () => {
     const lines = await table([], 200);
-    expect(lines[0]).toMatch(/^ID\s+ROLE\s+PROTO\s+CIPHER\s+SNI\s+EXPIRES\s+SIZE$/);
+    expect(lines[0]).toMatch(/^ID\s+ROLE\s+CONTEXT\s+PROTO\s+CIPHER\s+SNI\s+EXPIRES\s+SIZE$/);
+    expect(lines.some((l) => / server  login-portal  /.test(l))).toBe(true);
     expect(lines).toHaveLength(1 + VECTORS.length);
     for (const id of ids) expect(lines.some((l) => l.startsWith(`${id} `))).toBe(true);
     for (const cipher of ciphers) expect(lines.some((l) => l.includes(` ${cipher} `))).toBe(true);
