@@ -26,8 +26,10 @@ export interface NginxOptions {
   protocols?: string;
   /** ssl_session_cache; default "off". */
   sessionCache?: string;
-  /** Extra server blocks' names on the same port, each with its own session ticket keys (name -> key files). */
+  /** Server blocks on the same port, one per name (the first is the default), all with the same keys. */
   serverNames?: string[];
+  /** More directives for each server block, e.g. "ssl_session_timeout 1s;". */
+  directives?: string[];
 }
 
 export async function startNginx(dir: string, options: NginxOptions): Promise<NginxServer> {
@@ -46,6 +48,7 @@ ${name ? `    server_name ${name};` : ''}
     ssl_session_cache ${options.sessionCache ?? 'off'};
     ssl_session_tickets on;
 ${keys}
+${(options.directives ?? []).map((d) => `    ${d}`).join('\n')}
     location / { return 200 "ok\\n"; }
   }`;
   const names = options.serverNames ?? [];

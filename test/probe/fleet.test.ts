@@ -75,7 +75,7 @@ describe.skipIf(!has)('probe: nginx fleets behind HAProxy', () => {
   });
 
   it('two backends with their own keys behind round robin: two key groups, broken, exit 4, the split named (text, JSON and Prometheus)', async () => {
-    const { code, report } = await probe([`127.0.0.1:${split.port}`, '--prometheus', 'split.prom']);
+    const { code, report } = await probe([`127.0.0.1:${split.port}`, '--prometheus', 'split.prom', '--ring', 'a/ring.json']);
     expect(code).toBe(4);
     expect(report.verdict).toBe('broken');
     const names = report.keyGroups.map((g) => g.keyName).sort();
@@ -85,6 +85,14 @@ describe.skipIf(!has)('probe: nginx fleets behind HAProxy', () => {
     expect(report.ticket.resumed).toBeGreaterThan(0);
     expect(report.ticket.resumed).toBeLessThan(report.ticket.offered);
     for (const x of report.connections) expect(x.ticketKeyNames.every((k) => names.includes(k))).toBe(true);
+    // Each refused offer carries explain's reason against the ring: b's key is not in a's ring; a's ticket on b is one the ring would resume.
+    const refused = report.connections.filter((x) => x.offered?.kind === 'ticket' && !x.resumed);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const x of refused) {
+      if (x.offered!.keyName === currentKey(ring('a')).name.toString('hex')) expect(x.why).toMatch(/^the ring would resume it \(the ticket is under the current key .*\), so this server does not use the ring's keys$/);
+      else expect(x.why).toMatch(/^the ticket's key [0-9a-f]{32} is not in the ring a\/ring\.json/);
+    }
+    expect(report.keyGroups.map((g) => g.ring).sort()).toEqual(['current', 'unknown']);
 
     const prom = readFileSync(p('split.prom'), 'utf8');
     expect(prom).toContain(`sessctl_probe_ticket_key_groups{targets="127.0.0.1:${split.port}"} 2`);

@@ -52,8 +52,11 @@ export const shortKey = (hex: string): string => `${hex.slice(0, 8)}…`;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** Offers that make the resumption rate: not the deliberate wrong-name offers, nor those after --reuse-after (their own finding). */
+const counted = (r: ConnectionRecord): boolean => r.phase !== 'cross-name' && r.phase !== 'later';
+
 function tally(records: ConnectionRecord[], kind: 'ticket' | 'session-id'): Tally {
-  const offered = records.filter((r) => r.offered?.kind === kind && r.phase !== 'cross-name');
+  const offered = records.filter((r) => r.offered?.kind === kind && counted(r));
   return { offered: offered.length, resumed: offered.filter((r) => r.resumed).length };
 }
 
@@ -77,7 +80,7 @@ export function keyGroups(records: ConnectionRecord[], ring: KeyRing | undefined
     }
   }
   for (const r of records) {
-    if (r.offered?.kind !== 'ticket' || r.offered.keyName === null || r.phase === 'cross-name') continue;
+    if (r.offered?.kind !== 'ticket' || r.offered.keyName === null || !counted(r)) continue;
     const g = groups.get(r.offered.keyName);
     if (!g) continue;
     g.offered++;

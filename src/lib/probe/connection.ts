@@ -105,7 +105,7 @@ function describeFailure(target: string, host: string, stage: string, err: NodeJ
   else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') reason = `unreachable (${code})`;
   else if (NOT_TLS.test(code)) reason = 'does not speak TLS on this port (the answer to the ClientHello is not a TLS record)';
   else if (code === 'ECONNRESET' || code === 'EPIPE' || /disconnected before secure TLS connection/.test(err.message)) reason = `the server closed the connection during the ${stage}`;
-  else if (/alert/i.test(err.message) || code.startsWith('ERR_SSL_')) reason = `the ${stage} failed: ${err.message.replace(/^.*routines:/, '').replace(/:.*$/, '').trim() || code}`;
+  else if (/alert/i.test(err.message) || code.startsWith('ERR_SSL_')) reason = `the ${stage} failed: ${(err as { reason?: string }).reason ?? code}${/protocol version/.test(err.message) ? ' (the server refuses this TLS version)' : ''}`;
   else reason = `${stage} failed: ${err.message.split('\n')[0]}`;
   return new SessctlError(`${target}: ${reason}`, { cause: err });
 }

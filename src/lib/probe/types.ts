@@ -105,7 +105,6 @@ export type FindingCode =
   | 'lifetime-beyond-window'
   | 'expired-later'
   | 'cross-name-resumed'
-  | 'cross-name-not-offered'
   | 'not-verified'
   | 'no-tls12';
 
