@@ -3,14 +3,16 @@
  * real files. Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { haproxyFile } from '../../src/lib/tickets/formats/haproxy.js';
 import { nginxKeyBytes } from '../../src/lib/tickets/formats/nginx.js';
 import { nameHmacAes } from '../../src/lib/tickets/formats/layout.js';
 import { currentKey, decodeRing, nextKey, previousKeys, type KeyRing } from '../../src/lib/tickets/ring.js';
-import { ROOT, runCli, tempDir } from '../helpers/env.js';
+import { findTool, ROOT, runCli, tempDir } from '../helpers/env.js';
 
 const tmp = tempDir('sessctl-rotate-');
 afterAll(() => tmp.cleanup());
@@ -86,6 +88,25 @@ describe('rotate-keys', () => {
     const due = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--if-older-than', '0s'], { cwd: dir });
     expect(due.code).toBe(0);
     expect(snapshot()).not.toEqual(before);
+  });
+
+  it('nginx:DIR: previous-2.key that older versions wrote is removed and named; a longer window names the keys it cannot hold', async () => {
+    await runCli(['rotate-keys', '--ring', 'ring.json', '--keep', '1h', '--write', 'nginx:tickets'], { cwd: dir });
+    const k0 = currentKey(loadRing()).name.toString('hex');
+    writeFileSync(p('tickets/previous-2.key'), Buffer.alloc(48, 1));
+    const first = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets'], { cwd: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/; removed tickets\/previous-2\.key \(not part of the nginx layout\)/);
+    expect(first.stdout).not.toMatch(/cannot hold/);
+    expect(readdirSync(p('tickets')).sort()).toEqual(['current.key', 'next.key', 'previous.key']);
+    // The second rotation inside the hour: two previous keys, three slots.
+    const second = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--json'], { cwd: dir });
+    const report = JSON.parse(second.stdout);
+    expect(report.outputs[0].dropped).toEqual([expect.objectContaining({ name: k0, state: 'previous' })]);
+    const third = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets'], { cwd: dir });
+    expect(third.stdout).toMatch(/; nginx:tickets cannot hold [0-9a-f]{8} \(previous until [^)]+\), [0-9a-f]{8} \(previous until [^)]+\): its servers give those tickets full handshakes \(nginx-include:DIR holds any window\)/);
+    expect(loadRing().keys.find((k) => k.name.toString('hex') === k0)?.notHeldBy).toEqual(['nginx:tickets']);
+    expect(readdirSync(p('tickets')).sort()).toEqual(['current.key', 'next.key', 'previous.key']);
   });
 
   it('--exec runs after every write, and its failure is exit 1 with the ring rotated', async () => {
@@ -167,6 +188,46 @@ describe('rotate-keys', () => {
       expect(r.stderr).toMatch(/^sessctl: say where the ring lives: --ring FILE, --store URL/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(snapshot()).toEqual({});
+    });
+
+    // Becoming nobody needs root and runuser (CI runs as root); root itself may write anywhere.
+    const runuser = process.getuid?.() === 0 ? findTool('runuser') : undefined;
+    it.skipIf(!runuser)('an output directory that is not writable (run as nobody): one line, nothing written, the ring unchanged', async () => {
+      const home = mkdtempSync(path.join(tmpdir(), 'sessctl-nobody-'));
+      try {
+        chmodSync(home, 0o777);
+        mkdirSync(path.join(home, 'ro'), { mode: 0o755 }); // root's: nobody cannot write in it
+        const asNobody = (args: string[]) =>
+          spawnSync(runuser!, ['-u', 'nobody', '--', process.execPath, path.join(ROOT, 'bin/run.js'), 'rotate-keys', '--ring', 'ring.json', ...args], {
+            cwd: home,
+            encoding: 'utf8',
+            timeout: 30_000,
+            env: { ...process.env, HOME: home, NO_COLOR: '1', OCLIF_SKIP_NEW_VERSION_CHECK: 'true', SESSCTL_CONFIG: path.join(home, 'none.json') },
+          });
+        expect(asNobody(['--write', 'nginx:tickets']).status).toBe(0);
+        const before = snapshot(home);
+        for (const [target, message] of [
+          ['haproxy:ro/h.keys', /^sessctl: --write haproxy:ro\/h\.keys: directory ro: permission denied; nothing changed\n$/],
+          // A directory to create, in a parent that does not take it.
+          ['nginx-include:ro/tickets', /^sessctl: --write nginx-include:ro\/tickets: directory ro: permission denied; nothing changed\n$/],
+        ] as const) {
+          const r = asNobody(['--write', 'nginx:tickets', '--write', target]);
+          expect(r.status).toBe(1);
+          expect(r.stderr).toMatch(message);
+          expect(r.stdout).toBe('');
+          expect(snapshot(home)).toEqual(before);
+        }
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
+    it('--check with a corrupt ring: one line, exit 1', async () => {
+      writeFileSync(p('ring.json'), '{"format":"sessctl-ticket-key-ring"', { mode: 0o600 });
+      const r = await runCli(['rotate-keys', '--ring', 'ring.json', '--check', '--write', 'nginx:tickets'], { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^sessctl: corrupt ticket-key ring ring.json: not JSON\n/);
+      expect(r.stdout).toBe('');
     });
 
     it('corrupt ring', async () => {
