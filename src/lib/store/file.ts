@@ -89,7 +89,7 @@ CREATE TABLE IF NOT EXISTS counters (
   name  TEXT PRIMARY KEY,
   value INTEGER NOT NULL DEFAULT 0
 );
-INSERT OR IGNORE INTO counters (name) VALUES ('hits'), ('misses'), ('timeouts'), ('cache_full'), ('inserts'), ('removals');
+INSERT OR IGNORE INTO counters (name) VALUES ('hits'), ('misses'), ('timeouts'), ('cache_full'), ('inserts'), ('removals'), ('admin_inserts'), ('admin_removals');
 CREATE TABLE IF NOT EXISTS meta (
   name  TEXT PRIMARY KEY,
   value BLOB NOT NULL
@@ -253,7 +253,7 @@ interface Statements {
   select: BetterSqlite3.Statement<[string], Row>;
   count: BetterSqlite3.Statement<[], number>;
   counters: BetterSqlite3.Statement<[], { name: string; value: number }>;
-  addCounter: BetterSqlite3.Statement<[number, string]>;
+  addCounter: BetterSqlite3.Statement<[string, number]>;
   readMeta: BetterSqlite3.Statement<[string], Buffer>;
   writeMeta: BetterSqlite3.Statement<[string, Buffer]>;
 }
@@ -304,7 +304,8 @@ export class FileStore implements SessionStore {
       select: raw(`SELECT ${SELECTED} FROM sessions WHERE partial_key = ? ORDER BY created_at DESC, inserted_at DESC`),
       count: p<BetterSqlite3.Statement<[], number>>('SELECT count(*) FROM sessions').pluck(),
       counters: p('SELECT name, value FROM counters'),
-      addCounter: p('UPDATE counters SET value = value + ? WHERE name = ?'),
+      // An upsert: a file made before a counter existed has no row for it.
+      addCounter: p('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value'),
       readMeta: p<BetterSqlite3.Statement<[string], Buffer>>('SELECT value FROM meta WHERE name = ?').pluck(),
       writeMeta: p('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
     };
@@ -321,7 +322,7 @@ export class FileStore implements SessionStore {
         st.upsert.run(taken ? null : slot, taken ? slot : null, ...toParams(entry));
         n += 1;
       }
-      if (n > 0) st.addCounter.run(n, 'inserts');
+      if (n > 0) st.addCounter.run('inserts', n);
       return n;
     }).immediate;
     this.#deleteTx = db.transaction((key: string) => {
@@ -333,11 +334,11 @@ export class FileStore implements SessionStore {
         st.moveHome.run(freed, waiting);
         freed = waiting;
       }
-      st.addCounter.run(1, 'removals');
+      st.addCounter.run('removals', 1);
       return true;
     }).immediate;
     this.#addCountersTx = db.transaction((delta: [string, number][]) => {
-      for (const [name, value] of delta) st.addCounter.run(value, name);
+      for (const [name, value] of delta) st.addCounter.run(name, value);
     }).immediate;
     this.#writeKeyRingTx = db.transaction((data: Buffer, expected: Buffer | null | undefined) => {
       if (expected !== undefined && !sameRing(st.readMeta.get('key_ring'), expected)) return false;

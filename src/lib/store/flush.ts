@@ -1,4 +1,4 @@
-import { partialFailure } from './insert.js';
+import { countAdmin, partialFailure } from './admin.js';
 import type { Entry, SessionStore, StoreSpace } from './types.js';
 
 export interface FlushOptions {
@@ -60,9 +60,11 @@ export async function flushSessions(store: SessionStore, options: FlushOptions):
     );
   } catch (err) {
     if (options.dryRun) throw err;
+    await countAdmin(store, { admin_removals: acc0.removed }, '').catch(() => {});
     throw partialFailure(err, `${acc0.removed} session${acc0.removed === 1 ? '' : 's'} removed before it failed`);
   }
   const dryRun = options.dryRun === true;
+  if (!dryRun) await countAdmin(store, { admin_removals: result.removed }, `${result.removed} removed`);
   let space: StoreSpace | undefined;
   if (!dryRun && (options.compact || result.removed > 0) && store.compact) {
     try {

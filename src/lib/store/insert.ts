@@ -1,6 +1,7 @@
-import { EXIT, SessctlError, invalidInput, usageError } from '../errors.js';
+import { invalidInput, usageError } from '../errors.js';
 import { decodeSession } from '../session/codec.js';
 import { readSessionBlobs } from '../session/pem.js';
+import { countAdmin, partialFailure } from './admin.js';
 import { entryFromSession, type EntryOptions } from './entry.js';
 import { nowSeconds, type Entry, type SessionStore } from './types.js';
 
@@ -69,6 +70,7 @@ export async function insertEntries(store: SessionStore, entries: Entry[], optio
     } catch (err) {
       throw partialFailure(err, 'nothing inserted');
     }
+    await countAdmin(store, { admin_inserts: inserted.length }, `${inserted.length} inserted`);
     return { inserted, expired };
   }
   let done = 0;
@@ -78,13 +80,9 @@ export async function insertEntries(store: SessionStore, entries: Entry[], optio
       done += 1;
     }
   } catch (err) {
+    await countAdmin(store, { admin_inserts: done }, `${done} inserted`).catch(() => {});
     throw partialFailure(err, `${done} of ${inserted.length} session${inserted.length === 1 ? '' : 's'} inserted before it failed`);
   }
+  await countAdmin(store, { admin_inserts: done }, `${done} inserted`);
   return { inserted, expired };
-}
-
-/** A store failure in the middle of a batch, with what had been done before it in front. */
-export function partialFailure(err: unknown, done: string): SessctlError {
-  const message = (err as Error)?.message ?? String(err);
-  return new SessctlError(`${done}: ${message}`, { exit: err instanceof SessctlError ? err.exit : EXIT.ERROR, cause: err });
 }

@@ -1,4 +1,4 @@
-import { partialFailure } from './insert.js';
+import { countAdmin, partialFailure } from './admin.js';
 import { matchingKeys } from './query.js';
 import type { SessionStore } from './types.js';
 
@@ -47,7 +47,9 @@ export async function removeSessions(store: SessionStore, options: RemoveOptions
     }
   } catch (err) {
     // Each removal stands on its own: say how many went before the failure.
+    if (!dryRun) await countAdmin(store, { admin_removals: removed.length }, '').catch(() => {});
     throw partialFailure(err, `${removed.length} of ${keys.length} session${keys.length === 1 ? '' : 's'} removed before it failed`);
   }
+  if (!dryRun) await countAdmin(store, { admin_removals: removed.length }, `${removed.length} removed`);
   return { removed, missing, dryRun, cancelled: false };
 }

@@ -27,6 +27,11 @@ export interface StoreStats {
   /** Live sessions by remaining lifetime. */
   remainingLifetime: { bucket: string; count: number }[];
   counters: Counters;
+  /**
+   * The servers' own inserts and removals: the counters less what sessctl's
+   * insert, remove and flush did (admin_inserts, admin_removals).
+   */
+  servers: { inserts: number; removals: number };
   /** The cache file's size and free space (stores with a file only). */
   space?: StoreSpace;
 }
@@ -63,6 +68,7 @@ export async function computeStats(store: SessionStore, options: { now: number; 
     { total: 0, expired: 0, bytes: 0 },
     { withDer: false },
   );
+  const counters = await store.counters();
   const top = options.top ?? 10;
   const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
   return {
@@ -77,7 +83,8 @@ export async function computeStats(store: SessionStore, options: { now: number; 
     sniCount: bySni.size,
     byRole: sorted(byRole),
     remainingLifetime: LIFETIME_BUCKETS.map((b, i) => ({ bucket: b.label, count: lifetimes[i]! })),
-    counters: await store.counters(),
+    counters,
+    servers: { inserts: Math.max(0, counters.inserts - counters.admin_inserts), removals: Math.max(0, counters.removals - counters.admin_removals) },
     ...(store.space === undefined ? {} : { space: await store.space() }),
   };
 }

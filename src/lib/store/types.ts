@@ -68,16 +68,27 @@ export interface Counters {
   timeouts: number;
   /** Sessions evicted because the cache was full. */
   cache_full: number;
+  /** Every insert (update), whoever made it: the servers' and sessctl's own. */
   inserts: number;
+  /** Every removal (delete), whoever made it: evictions, flushes, sessctl remove. */
   removals: number;
+  /**
+   * Of `inserts`, those an administrator made with sessctl insert: the
+   * servers' own are inserts - admin_inserts. Counted by the admin commands
+   * after their writes (src/lib/store/admin.ts), so a reader in
+   * between may see the insert before it is told apart.
+   */
+  admin_inserts: number;
+  /** Of `removals`, those made with sessctl remove and flush. */
+  admin_removals: number;
 }
 
 export type CounterName = keyof Counters;
 
-export const COUNTER_NAMES: readonly CounterName[] = ['hits', 'misses', 'timeouts', 'cache_full', 'inserts', 'removals'];
+export const COUNTER_NAMES: readonly CounterName[] = ['hits', 'misses', 'timeouts', 'cache_full', 'inserts', 'removals', 'admin_inserts', 'admin_removals'];
 
 export function zeroCounters(): Counters {
-  return { hits: 0, misses: 0, timeouts: 0, cache_full: 0, inserts: 0, removals: 0 };
+  return { hits: 0, misses: 0, timeouts: 0, cache_full: 0, inserts: 0, removals: 0, admin_inserts: 0, admin_removals: 0 };
 }
 
 /**
