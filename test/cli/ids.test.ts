@@ -23,10 +23,10 @@ function uniquePrefix(id: string): string {
 }
 
 beforeAll(async () => {
-  const r = await runCli(['insert', '--store', store, ...pems]);
+  const r = await runCli(['insert', '--keep-expired', '--store', store, ...pems]);
   expect(r.code, r.stderr).toBe(0);
   // Two sessions whose ids share the prefix "c0ffee".
-  for (const id of ['c0ffee01', 'c0ffee02']) expect((await runCli(['insert', '--store', store, '--id', id, pems[0]!])).code).toBe(0);
+  for (const id of ['c0ffee01', 'c0ffee02']) expect((await runCli(['insert', '--keep-expired', '--store', store, '--id', id, pems[0]!])).code).toBe(0);
 });
 
 describe('get, remove and explain take a unique prefix and the shortened form', () => {
@@ -60,7 +60,7 @@ describe('get, remove and explain take a unique prefix and the shortened form', 
 
   it('remove by prefix; --dry-run says "would be removed"', async () => {
     const own = path.join(tmp.dir, 'remove.db');
-    expect((await runCli(['insert', '--store', own, ...pems])).code).toBe(0);
+    expect((await runCli(['insert', '--keep-expired', '--store', own, ...pems])).code).toBe(0);
     const dry = await runCli(['remove', shown(server), uniquePrefix(ids[0]!), '--store', own, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(`would remove ${server}`);

@@ -21,7 +21,7 @@ describe.skipIf(!hasTmux)('list fits the terminal', () => {
   const ciphers = VECTORS.map((v) => v.truth.cipher.openssl_name as string);
 
   beforeAll(async () => {
-    const r = await runCli(['insert', '--store', store, ...VECTORS.map((v) => path.join(VECTOR_DIR, `${v.name}.pem`))]);
+    const r = await runCli(['insert', '--keep-expired', '--store', store, ...VECTORS.map((v) => path.join(VECTOR_DIR, `${v.name}.pem`))]);
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(() => {

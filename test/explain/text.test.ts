@@ -55,7 +55,7 @@ describe('explain without --store', () => {
     const verdict = r.stdout.split('\n')[0]!;
     expect(verdict).toContain(`(looked in the default store ${path.join(tmp.dir, 'sessctl', 'sessions.db')})`);
     // The client's own session has long expired: that is the headline, with since when.
-    expect(verdict).toMatch(/: the client's session expired at \d{4}-\d\d-\d\dT[\d:]+Z \(\d+d( \d+h)? ago\)/);
+    expect(verdict).toMatch(/: the client's session expired at \d{4}-\d\d-\d\dT[\d:]+Z \(\d+d( \d+[hms])? ago\)/);
     const named = await runCli(['explain', '--in', clientPem, '--store', 'memory:'], { env });
     expect(named.code, named.stderr).toBe(4);
     expect(named.stdout).not.toContain('default store');
