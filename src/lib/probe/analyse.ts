@@ -110,11 +110,21 @@ export function analyse(input: AnalysisInput): ProbeReport {
   if (groups.length > 1) {
     const where = groups.map((g) => `${shortKey(g.keyName)} on ${plural(g.connections, 'connection')}${input.targets.length > 1 ? ` (${g.targets.join(', ')})` : ''}`).join(', ');
     const who = new Set(groups.flatMap((g) => g.targets)).size === 1 ? `the backends of ${groups[0]!.targets[0]}` : 'the targets';
-    add(
-      'split-ticket-keys',
-      true,
-      `${who} encrypt tickets under ${groups.length} different keys (${where}): a client resumes only where its ticket was issued (${ticket.resumed} of ${ticket.offered} ticket offers resumed)`,
-    );
+    if (ticket.resumed < ticket.offered || ticket.offered === 0) {
+      add(
+        'split-ticket-keys',
+        true,
+        `${who} encrypt tickets under ${groups.length} different keys (${where}): a client resumes only where its ticket was issued (${ticket.resumed} of ${ticket.offered} ticket offers resumed)`,
+      );
+    } else {
+      // Every offer resumed across the groups: each server decrypts the others' key (a pre-distributed
+      // next key, a kept previous one), as during a rotation that not every server has reloaded yet.
+      add(
+        'split-ticket-keys',
+        false,
+        `${who} encrypt tickets under ${groups.length} different keys (${where}), but every ticket resumed wherever it was offered: each holds the other keys for decryption (a rotation some servers have not reloaded yet)`,
+      );
+    }
   }
   if (ring !== undefined) {
     for (const g of groups) {
