@@ -6,8 +6,9 @@
  * sessions were written before it (a real Redis at its memory limit).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derWithSessionId, loadVector, sessionId } from '../conformance/entries.js';
 import { VECTORS, requireTool, runCli, tempDir } from '../helpers/env.js';
@@ -142,4 +143,46 @@ describe.skipIf(process.getuid?.() !== 0)('the cache file on a full disk (a 1 Mi
     expect(r.stderr).toBe(`sessctl: nothing inserted: session cache ${store}: the disk is full\n`);
     expect(await listIds(store)).toHaveLength(1);
   }, 180_000);
+
+  it('flush and remove on a full disk say how many sessions went before it filled, and that many are gone', async () => {
+    const disk = mountTmpfs('2m')!;
+    try {
+      const store = path.join(disk.dir, 'sessions.db');
+      const file = manySessions(path.join(tmp.dir, 'some.pem'), 1500, 0x1500);
+      expect((await runCli(['insert', '--store', store, ...YEAR, file], { timeoutMs: 120_000 })).code).toBe(0);
+      const ids = await listIds(store);
+      expect(ids).toHaveLength(1500);
+      // A server holding the file open keeps its -shm (which a new connection could no
+      // longer create); its -wal is emptied, so the next write needs new space.
+      const server = new Database(store);
+      server.pragma('wal_checkpoint(TRUNCATE)');
+      fillDisk(path.join(disk.dir, 'filler'));
+
+      const remove = await runCli(['remove', ids[0]!, ids[1]!, '--yes', '--store', store]);
+      expect(remove.code).toBe(1);
+      const gone = /^sessctl: (\d) of 2 sessions removed before it failed: session cache .*: the disk is full\n$/.exec(remove.stderr);
+      expect(gone, remove.stderr).not.toBeNull();
+      const flush = await runCli(['flush', '--all', '--yes', '--store', store], { timeoutMs: 120_000 });
+      expect(flush.code).toBe(1);
+      const flushed = /^sessctl: (\d+) sessions? removed before it failed: session cache .*: the disk is full\n$/.exec(flush.stderr);
+      expect(flushed, flush.stderr).not.toBeNull();
+      expect(await listIds(store)).toHaveLength(1500 - Number(gone![1]) - Number(flushed![1]));
+      server.close();
+    } finally {
+      disk.unmount();
+    }
+  }, 240_000);
 });
+
+/** Write zeros to `file` until the file system is full. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(4096);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}

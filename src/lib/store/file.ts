@@ -10,7 +10,7 @@
  * would add an fsync to every insert, milliseconds on the TLS handshake path,
  * to protect a cache whose worst loss is a full handshake.
  */
-import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, statSync, statfsSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -226,7 +226,7 @@ function storeError(file: string, err: unknown, opening = false): SessctlError {
   else if (code.startsWith('SQLITE_CORRUPT')) reason = `the database is corrupt (${message}); move it away and start a new one`;
   else if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     reason = `the database stayed locked by another process for more than ${BUSY_TIMEOUT_MS / 1000} s`;
-  } else if (code === 'SQLITE_FULL') reason = 'the disk is full';
+  } else if (code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && diskFull(file))) reason = 'the disk is full';
   else if (code.startsWith('SQLITE_READONLY')) reason = 'permission denied: this user may not write the file (or create its -wal and -shm files in its directory)';
   else if (code.startsWith('SQLITE_CANTOPEN')) reason = 'unable to open the database file (check that it and its directory exist and are readable and writable)';
   else if (code === 'EACCES' || code === 'EPERM') reason = 'permission denied';
@@ -614,6 +614,15 @@ const INCREMENTAL = 2;
 
 function hasTables(db: BetterSqlite3.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").get() !== undefined;
+}
+
+/** Whether the file system holding `file` has no room left (SQLite reports a failed -shm or -wal write as an I/O error). */
+function diskFull(file: string): boolean {
+  try {
+    return statfsSync(path.dirname(path.resolve(file))).bavail === 0;
+  } catch {
+    return false;
+  }
 }
 
 function canRead(file: string): boolean {
