@@ -221,7 +221,7 @@ Every command takes --json for scripts; ${BIN} COMMAND --help and ${BIN}-COMMAND
       ['3', 'not found: a session, ring or other named thing is not there'],
     ]),
     '.PP',
-    roffText('Some commands add their own (rotate-keys, explain): see their pages.'),
+    roffText('Some commands add their own (rotate-keys, explain, probe): see their pages.'),
   );
   lines.push('.SH ENVIRONMENT', ...definitions(ENVIRONMENT));
   lines.push('.SH FILES', ...definitions(FILES));

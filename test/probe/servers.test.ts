@@ -3,10 +3,11 @@
  * neither) and two Node example servers (examples/tls-server.js) on one
  * cache file and on two: the session-ID checks and the cross-target matrix.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeReport } from '../../src/lib/probe/types.js';
-import { requireTool, runCli, tempDir } from '../helpers/env.js';
+import { freePort, requireTool, runCli, tempDir } from '../helpers/env.js';
 import { startOpensslServer, type OpensslServer } from '../helpers/openssl-server.js';
 import { makeCertificate } from '../helpers/servers.js';
 import { startExampleServer, type ExampleServer } from '../tls/peers.js';
@@ -40,6 +41,21 @@ describe.skipIf(!hasOpenssl)('probe: openssl s_server with tickets off', () => {
     expect(report.sessionId).toEqual({ offered: 2, resumed: 2 });
     const offered = report.connections.filter((c) => c.offered !== null);
     expect(offered.every((c) => c.offered!.kind === 'session-id' && c.resumed && report.connections[c.offered!.from]!.sessionId !== null)).toBe(true);
+  });
+
+  it('--ring URL: the ring kept in a store (rotate-keys --store) is read; s_server\'s own key is not in it', async () => {
+    const store = `file:${path.join(tmp.dir, 'ring.db')}`;
+    expect((await runCli(['rotate-keys', '--store', store])).code).toBe(0);
+    const tickets = await startOpensslServer({ cert, key });
+    try {
+      const { code, report } = await probe([`127.0.0.1:${tickets.port}`, '--ring', store]);
+      expect(report.ring).toBe(store);
+      expect(report.keyGroups.map((g) => g.ring)).toEqual(['unknown']);
+      expect(report.message).toMatch(/a key that is not in the ring file:/);
+      expect(code).toBe(4);
+    } finally {
+      await tickets.stop();
+    }
   });
 
   it('cache off too, TLS 1.2: nothing issued, exit 5; TLS 1.3: stateful tickets that never resume, exit 4', async () => {
@@ -88,12 +104,29 @@ describe('probe: two Node example servers, one cache file or two (the matrix)', 
 });
 
 describe('probe on bad input: one line, the documented exit code, no hang', () => {
+  it('a port nothing listens on, and a port that speaks plain HTTP: exit 1 naming the target', async () => {
+    const closed = await freePort();
+    const refused = await runCli(['probe', `127.0.0.1:${closed}`, '--timeout', '5s']);
+    expect(refused.stderr).toBe(`sessctl: 127.0.0.1:${closed}: connection refused (nothing listens on that port)\n`);
+    expect(refused.code).toBe(1);
+    const http = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (http.address() as net.AddressInfo).port;
+      const r = await runCli(['probe', `127.0.0.1:${port}`, '--timeout', '5s', '--json']);
+      expect(JSON.parse(r.stdout)).toEqual({ error: { message: `127.0.0.1:${port}: does not speak TLS on this port (the answer to the ClientHello is not a TLS record)`, exit: 1 } });
+      expect(r.code).toBe(1);
+    } finally {
+      http.close();
+    }
+  });
+
   it.each([
     [['notatarget'], 2, /^sessctl: target "notatarget" is not HOST:PORT\n$/],
-    [['127.0.0.1:443', '--connections', 'x'], 2, /^sessctl: .*connections.*\n$/],
-    [['127.0.0.1:443', '--connections', '1'], 2, /^sessctl: .*connections.*\n$/],
-    [['127.0.0.1:443', '--tls', '1.4'], 2, /^sessctl: .*1\.4.*\n$/],
-    [['127.0.0.1:443', '--starttls', 'ftp'], 2, /^sessctl: .*ftp.*\n$/],
+    [['127.0.0.1:443', '--connections', 'x'], 2, /^sessctl: --connections: "x" is not a whole number\n  hint: /],
+    [['127.0.0.1:443', '--connections', '1'], 2, /^sessctl: --connections: "1" is below /],
+    [['127.0.0.1:443', '--tls', '1.4'], 2, /^sessctl: --tls: "1\.4" is not one of 1\.2, 1\.3, both\n  hint: /],
+    [['127.0.0.1:443', '--starttls', 'ftp'], 2, /^sessctl: --starttls: "ftp" is not one of smtp, imap, pop3\n  hint: /],
     [['127.0.0.1:443', '--timeout', 'soon'], 2, /^sessctl: --timeout: "soon" is not a duration/],
     [['127.0.0.1:443', '--reuse-after', '2d'], 2, /^sessctl: --reuse-after 2d is more than a day\n$/],
     [['127.0.0.1:443', '--sni', 'a.test', '--sni', 'A.test'], 2, /^sessctl: --sni: the same name twice\n$/],
