@@ -159,3 +159,17 @@ describe('resolveStoreUrl', () => {
     expect(() => resolveStoreUrl({ flag: '', env })).toThrow(SessctlError);
   });
 });
+
+describe('TLS options a store cannot use are refused, not dropped (#15)', () => {
+  it.each([
+    ['http://127.0.0.1:7420', { ca: '/etc/ssl/ca.pem' }, /^--ca applies to https:\/\/ daemon URLs only, not http:\/\/127\.0\.0\.1:7420$/],
+    ['http://127.0.0.1:7420', { cert: 'c.pem', key: 'k.pem' }, /^--client-cert\/--client-key applies to https:\/\/ daemon URLs only/],
+    ['memcache://127.0.0.1:11211', { ca: '/etc/ssl/ca.pem' }, /^--ca applies to https:\/\/ and rediss:\/\/ stores; memcached has no TLS$/],
+    ['redis://127.0.0.1:6379', { ca: '/etc/ssl/ca.pem' }, /^--ca applies to rediss:\/\/ \(TLS\) stores only$/],
+  ])('%s with %o', async (url, options, message) => {
+    const err = await openStore(url, options).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessctlError);
+    expect((err as SessctlError).exit).toBe(EXIT.USAGE);
+    expect((err as Error).message).toMatch(message);
+  });
+});

@@ -107,6 +107,10 @@ export class DaemonStore implements SessionStore {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
     let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
+    if (base.protocol === 'http:' && (options.ca !== undefined || options.cert !== undefined || options.key !== undefined)) {
+      // Plain http:// has no TLS to use them in: say so rather than drop them.
+      throw usageError(`${options.ca !== undefined ? '--ca' : '--client-cert/--client-key'} applies to https:// daemon URLs only, not ${this.url}`);
+    }
     if (base.protocol === 'https:') {
       const read = (file: string | undefined, what: string): Buffer | undefined => {
         if (file === undefined) return undefined;

@@ -109,6 +109,8 @@ export class MemcacheStore implements SessionStore {
   #closed = false;
 
   constructor(config: MemcacheUrl, options: OpenOptions) {
+    // mod_socache_memcache speaks plain text: a CA would go unused.
+    if (options.ca !== undefined) throw usageError('--ca applies to https:// and rediss:// stores; memcached has no TLS');
     this.url = config.display;
     this.#prefix = config.prefix;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
