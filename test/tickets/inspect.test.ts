@@ -52,6 +52,16 @@ describe('inspectTicket', () => {
     });
   }
 
+  it('a key of the window that an output does not hold: known, previous, not resumed there, and said so', () => {
+    const first = createRing(T0, { keep: 10 * H });
+    const old = currentKey(first);
+    let ring = rotateRing(first, T0 + H);
+    ring = { ...ring, keys: ring.keys.map((k) => (k.name.equals(old.name) ? { ...k, notHeldBy: ['haproxy:/etc/haproxy/tls.keys'] } : k)) };
+    const result = inspectTicket(clientWith(sealTicket(serverDer, old)), ring, T0 + H);
+    expect(result.ring).toEqual({ known: true, state: 'previous', decryptsUntil: T0 + 11 * H, notHeldBy: ['haproxy:/etc/haproxy/tls.keys'], resumes: false });
+    expect(inspectionText(result, T0 + H)).toContain('Not held  : by the servers of haproxy:/etc/haproxy/tls.keys');
+  });
+
   it('a tampered ticket fails the MAC and is not decrypted', () => {
     const ring = createRing(T0);
     const ticket = sealTicket(serverDer, currentKey(ring));

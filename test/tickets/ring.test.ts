@@ -12,7 +12,9 @@ import {
   keyState,
   nextKey,
   previousKeys,
+  heldRing,
   rotateRing,
+  withPending,
   type KeyRing,
 } from '../../src/lib/tickets/ring.js';
 
@@ -123,5 +125,32 @@ describe('key ring', () => {
       expect(() => decodeRing(bytes, '/etc/ring.json')).toThrow(SessctlError);
       expect(() => decodeRing(bytes, '/etc/ring.json')).toThrow(/^corrupt ticket-key ring \/etc\/ring.json: /);
     });
+  });
+
+  it('pending runs and keys not held by an output round-trip; withPending sets and clears one host; heldRing leaves out the keys not held', () => {
+    let r = rotateRing(rotateRing(createRing(T0, { keep: 10 * H }), T0 + H), T0 + 2 * H);
+    const oldest = previousKeys(r, T0 + 2 * H)[1]!;
+    r = { ...r, keys: r.keys.map((k) => (k.name.equals(oldest.name) ? { ...k, notHeldBy: ['nginx:/etc/nginx/tickets'] } : k)) };
+    r = withPending(withPending(r, 'web-1', { since: T0, reason: '--exec exited 1' }), 'web-2', { since: T0 + H, reason: 'HAProxy push: no socket' });
+    const back = decodeRing(encodeRing(r), 'ring.json');
+    expect(back.pending).toEqual([
+      { host: 'web-1', since: T0, reason: '--exec exited 1' },
+      { host: 'web-2', since: T0 + H, reason: 'HAProxy push: no socket' },
+    ]);
+    expect(findKey(back, oldest.name)?.notHeldBy).toEqual(['nginx:/etc/nginx/tickets']);
+    expect(withPending(back, 'web-1', undefined).pending).toEqual([{ host: 'web-2', since: T0 + H, reason: 'HAProxy push: no socket' }]);
+    expect(withPending(withPending(back, 'web-1', undefined), 'web-2', undefined).pending).toBeUndefined();
+    expect(heldRing(back).keys.map((k) => k.name)).not.toContainEqual(oldest.name);
+    expect(heldRing(back).keys).toHaveLength(back.keys.length - 1);
+    // A rotation keeps the pending marks (only the steps' outcome clears them).
+    expect(rotateRing(back, T0 + 3 * H).pending).toEqual(back.pending);
+  });
+
+  it('refuses malformed pending runs and notHeldBy lists', () => {
+    const doc = JSON.parse(encodeRing(createRing(T0)).toString());
+    expect(() => decodeRing(Buffer.from(JSON.stringify({ ...doc, pending: [{ host: 'a' }] })), 'r')).toThrow(/pending 1 must be \{host, since, reason\}/);
+    expect(() => decodeRing(Buffer.from(JSON.stringify({ ...doc, pending: 'soon' })), 'r')).toThrow(/pending must be a list/);
+    doc.keys[1].notHeldBy = 'nginx:x';
+    expect(() => decodeRing(Buffer.from(JSON.stringify(doc)), 'r')).toThrow(/notHeldBy must be a list of outputs/);
   });
 });
