@@ -70,10 +70,17 @@ describe('sessctl serve --workers', () => {
     }
   });
 
-  it('replaces a worker that dies, and keeps answering meanwhile', async () => {
+  it('replaces a worker that dies, and keeps answering meanwhile: requests in flight, arriving, and after', async () => {
     const [first] = [...workerPids(daemon.log()).values()];
-    process.kill(first!, 'SIGKILL');
     const entry = testEntry(99, { salt: 0x3a7 });
+    await store.update(entry);
+    // In flight on both workers when one dies: the primary hands the connections
+    // it had not handed over yet to the other worker, and the client sends a
+    // lookup whose connection died unanswered once more.
+    const inFlight = Array.from({ length: 30 }, () => store.lookup(entry.key));
+    process.kill(first!, 'SIGKILL');
+    const arriving = Array.from({ length: 30 }, () => store.lookup(entry.key));
+    for (const found of await Promise.all([...inFlight, ...arriving])) expect(found?.der.equals(entry.der)).toBe(true);
     await store.update(entry);
     for (let i = 0; i < 20; i++) expect((await store.lookup(entry.key))?.der.equals(entry.der)).toBe(true);
     for (let waited = 0; workerPids(daemon.log()).size <= WORKERS && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));

@@ -7,20 +7,26 @@
  *
  * The primary reads the token and TLS files, checks the store opens, forks
  * the workers and hands them the configuration over IPC (never in argv or
- * the environment, where `ps` would show it). Connections are spread by the
- * primary (cluster's round-robin). Each worker keeps its own request figures;
+ * the environment, where `ps` would show it). The primary listens and hands
+ * each connection to the next worker in turn, and keeps its own copy of the
+ * socket until the worker says it has it: a connection handed to a worker
+ * that dies first goes to another one. (node:cluster's own round-robin loses
+ * it instead: a handle queued for a worker that dies is neither closed nor
+ * handed on, and its client waits for its timeout; measured under load,
+ * about one connection for each worker killed.) Each worker keeps its own request figures;
  * a /metrics scrape asks the others through the primary and adds them up, so
  * Prometheus sees one daemon. A worker that dies is replaced. SIGTERM or
  * SIGINT to the primary stops every worker gracefully; a worker whose primary
  * is gone exits at once (node:cluster does that when the IPC channel closes).
  */
 import cluster, { type Worker } from 'node:cluster';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SessctlError, usageError } from '../errors.js';
 import { openStore } from '../store/open.js';
 import type { MetricsSnapshot } from './metrics.js';
 import { runDaemon, type DaemonConfig } from './start.js';
-import type { LogEvent } from './server.js';
+import { listenOn, type LogEvent } from './server.js';
 
 /** How long a scrape waits for the other workers' figures. */
 const PEER_METRICS_TIMEOUT_MS = 1000;
@@ -31,12 +37,14 @@ const STOP_MARGIN_MS = 5000;
 
 type ToWorker =
   | { type: 'start'; config: WireConfig }
+  | { type: 'connection'; id: number }
   | { type: 'metrics?'; id: number }
   | { type: 'peer-metrics'; id: number; snapshots: MetricsSnapshot[] };
 
 type ToPrimary =
   | { type: 'ready' }
   | { type: 'listening'; url: string; store: string }
+  | { type: 'took'; id: number }
   | { type: 'failed'; message: string }
   | { type: 'metrics'; id: number; snapshot: MetricsSnapshot }
   | { type: 'peer-metrics?'; id: number };
@@ -60,9 +68,13 @@ export async function serveWithWorkers(
   await probe.terminate();
   if (kind === 'memory') throw usageError('--workers needs a store the workers can share (a cache file or redis://), not memory:');
 
+  // The primary holds the port; connections wait (unread) until a worker takes them.
+  const listener = net.createServer({ pauseOnConnect: true });
+  await listenOn(listener, config.host, config.port);
   const { tls, ...plain } = config;
   const wire: WireConfig = {
     ...plain,
+    port: (listener.address() as AddressInfo).port,
     ...(tls === undefined ? {} : { tls: { cert: tls.cert.toString('base64'), key: tls.key.toString('base64'), ...(tls.ca === undefined ? {} : { ca: tls.ca.toString('base64') }) } }),
   };
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), args: [], execArgv: workerExecArgv(process.execArgv) });
@@ -70,6 +82,34 @@ export async function serveWithWorkers(
   let stopping = false;
   const live = new Set<Worker>();
   const listening = new Set<Worker>();
+
+  // Handing connections over: to each listening worker in turn; held here
+  // (the primary's copy of the socket open) until the worker says it took it.
+  const unclaimed: Socket[] = [];
+  const handedOver = new Map<number, { socket: Socket; worker: Worker }>();
+  let nextConnection = 0;
+  let turn = 0;
+  const handOver = (socket: Socket): void => {
+    if (stopping || socket.destroyed) return void socket.destroy();
+    const ready = [...listening].filter((w) => w.isConnected());
+    if (ready.length === 0) return void unclaimed.push(socket);
+    const worker = ready[turn++ % ready.length]!;
+    const id = nextConnection++;
+    handedOver.set(id, { socket, worker });
+    worker.send({ type: 'connection', id } satisfies ToWorker, socket, { keepOpen: true }, (err) => {
+      // The worker is gone already: another one gets it.
+      if (err && handedOver.delete(id)) handOver(socket);
+    });
+  };
+  /** The connections handed to `worker` and not yet taken: to the others. */
+  const handBack = (worker: Worker): void => {
+    for (const [id, h] of handedOver) {
+      if (h.worker !== worker) continue;
+      handedOver.delete(id);
+      handOver(h.socket);
+    }
+  };
+  listener.on('connection', handOver);
   let address: { url: string; store: string } | undefined;
   let started: (value: { url: string; store: string }) => void = () => {};
   let failed: (err: Error) => void = () => {};
@@ -101,7 +141,15 @@ export async function serveWithWorkers(
           listening.add(worker);
           address ??= { url: message.url, store: message.store };
           if (listening.size === workers) started(address);
+          for (const socket of unclaimed.splice(0)) handOver(socket);
           break;
+        case 'took': {
+          // The worker has its own copy now; closing ours does not end the connection.
+          const h = handedOver.get(message.id);
+          handedOver.delete(message.id);
+          h?.socket.destroy();
+          break;
+        }
         case 'failed':
           failed(new SessctlError(message.message));
           break;
@@ -126,6 +174,7 @@ export async function serveWithWorkers(
     worker.on('exit', (code, signal) => {
       live.delete(worker);
       const wasListening = listening.delete(worker);
+      handBack(worker);
       if (stopping) return;
       if (!wasListening && address === undefined) {
         failed(new SessctlError(`a worker exited while starting (${signal ?? `exit code ${code}`})`));
@@ -140,6 +189,8 @@ export async function serveWithWorkers(
 
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    listener.close();
+    for (const socket of unclaimed.splice(0)) socket.destroy();
     const exits = [...live].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
     for (const w of live) w.process.kill('SIGTERM');
     const killer = setTimeout(() => {
@@ -147,6 +198,8 @@ export async function serveWithWorkers(
     }, (config.graceMs ?? 10_000) + STOP_MARGIN_MS);
     await Promise.all(exits);
     clearTimeout(killer);
+    for (const h of handedOver.values()) h.socket.destroy();
+    handedOver.clear();
   };
 
   for (let i = 0; i < workers; i++) fork();
@@ -176,10 +229,17 @@ export function runWorker(log: (event: LogEvent) => void): void {
   let nextId = 0;
   let metricsSnapshot: (() => MetricsSnapshot) | undefined;
 
-  process.on('message', (message: ToWorker) => {
+  let daemon: { adopt(socket: Socket): void } | undefined;
+  process.on('message', (message: ToWorker, handle: unknown) => {
     switch (message.type) {
       case 'start':
         void start(message.config);
+        break;
+      case 'connection':
+        // Say so first: from now on the connection is this worker's alone.
+        send(process, { type: 'took', id: message.id });
+        if (daemon === undefined) (handle as Socket | undefined)?.destroy();
+        else if (handle !== undefined) daemon.adopt(handle as Socket);
         break;
       case 'metrics?':
         if (metricsSnapshot !== undefined) send(process, { type: 'metrics', id: message.id, snapshot: metricsSnapshot() });
@@ -209,7 +269,7 @@ export function runWorker(log: (event: LogEvent) => void): void {
     };
     let running: Awaited<ReturnType<typeof runDaemon>>;
     try {
-      running = await runDaemon(config, workerLog, { peerMetrics });
+      running = await runDaemon(config, workerLog, { peerMetrics, listen: false });
     } catch (err) {
       send(process, { type: 'failed', message: err instanceof SessctlError ? err.message : `a worker failed to start: ${(err as Error).message}` });
       process.exitCode = 1;
@@ -217,6 +277,7 @@ export function runWorker(log: (event: LogEvent) => void): void {
       return;
     }
     metricsSnapshot = () => running.daemon.metricsSnapshot();
+    daemon = running.daemon;
     process.once('SIGTERM', () => {
       void running.stop().then(() => process.disconnect?.());
     });

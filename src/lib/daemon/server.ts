@@ -118,6 +118,11 @@ export interface DaemonOptions {
   now?: () => number;
   /** The request figures of the daemon's other worker processes, for /metrics (cluster.ts). */
   peerMetrics?: () => Promise<MetricsSnapshot[]>;
+  /**
+   * false: do not listen; connections come through Daemon.adopt (a worker of
+   * `serve --workers`, whose primary listens on `host`:`port`). Default true.
+   */
+  listen?: boolean;
 }
 
 export interface Daemon {
@@ -132,6 +137,8 @@ export interface Daemon {
   close(graceMs?: number): Promise<void>;
   /** This process's request figures (for another worker's /metrics). */
   metricsSnapshot(): MetricsSnapshot;
+  /** Serve a connection accepted elsewhere (by the primary of `serve --workers`), within maxConnections. */
+  adopt(socket: Socket): void;
 }
 
 export function defaultLog(event: LogEvent): void {
@@ -439,15 +446,26 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   });
 
-  server.listen(port, host);
-  try {
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (err as Error).message;
-    throw new SessctlError(`cannot listen on ${where}: ${reason}`, { cause: err });
+  let adopted = 0;
+  const adopt = (socket: Socket): void => {
+    if (adopted >= limits.maxConnections) {
+      socket.destroy();
+      server.emit('drop', { remoteAddress: socket.remoteAddress });
+      return;
+    }
+    adopted += 1;
+    socket.once('close', () => (adopted -= 1));
+    // As if accepted here: plain HTTP at once, or the TLS handshake first.
+    server.emit('connection', socket);
+  };
+
+  let address: { address: string; port: number; family: string };
+  if (options.listen === false) {
+    address = { address: host, port, family: host.includes(':') ? 'IPv6' : 'IPv4' };
+  } else {
+    await listenOn(server, host, port);
+    address = server.address() as AddressInfo;
   }
-  const address = server.address() as AddressInfo;
   const scheme = options.tls === undefined ? 'http' : 'https';
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${scheme}://${urlHost}:${address.port}`;
@@ -460,7 +478,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     closed ??= (async () => {
       clearInterval(healthTimer);
       log({ level: 'info', event: 'stopping', inFlight: connections.inFlight });
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = options.listen === false ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       await connections.close(graceMs);
       await stopped;
       await store.terminate();
@@ -469,7 +487,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return closed;
   };
 
-  return { url, host: address.address, port: address.port, close, metricsSnapshot: () => metrics.snapshot(dropped) };
+  return { url, host: address.address, port: address.port, close, metricsSnapshot: () => metrics.snapshot(dropped), adopt };
+}
+
+/** Listen on `host`:`port`; a SessctlError that says why not. */
+export async function listenOn(server: net.Server, host: string, port: number): Promise<void> {
+  server.listen(port, host);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (err as Error).message;
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    throw new SessctlError(`cannot listen on ${where}: ${reason}`, { cause: err });
+  }
 }
 
 /** Methods counted by name in /metrics; any other is "other", so clients cannot add series without end. */

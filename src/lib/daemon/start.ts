@@ -23,7 +23,7 @@ export interface DaemonConfig {
 export async function runDaemon(
   config: DaemonConfig,
   log: (event: LogEvent) => void,
-  extra: Pick<DaemonOptions, 'peerMetrics'> = {},
+  extra: Pick<DaemonOptions, 'peerMetrics' | 'listen'> = {},
 ): Promise<{ daemon: Daemon; storeUrl: string; stop(): Promise<void> }> {
   const store = await openStore(config.storeUrl, {
     ...(config.ca === undefined ? {} : { ca: config.ca }),

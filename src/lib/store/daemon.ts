@@ -290,9 +290,10 @@ export class DaemonStore implements SessionStore {
     } catch (err) {
       const e = err as Http1Failure;
       // A pooled connection the daemon closed while idle (a restart, a worker
-      // replaced): the request never reached it, so an idempotent one is sent
-      // once more, on a new connection (the pool may hold more dead ones).
-      if (!retried && e.reusedSocket === true && STALE_SOCKET.has(e.code ?? '') && IDEMPOTENT.has(method)) {
+      // replaced), or a connection whose worker died before answering (serve
+      // --workers replaces it): an idempotent request may be sent again (RFC
+      // 9110 §9.2.2), once, on a new connection (the pool may hold more dead ones).
+      if (!retried && (e.reusedSocket === true || e.beforeAnswer === true) && STALE_SOCKET.has(e.code ?? '') && IDEMPOTENT.has(method)) {
         return this.#send(method, path, { ...options, fresh: true }, true);
       }
       throw this.#unreachable(e);

@@ -38,8 +38,11 @@ export interface Http1Answer {
   body: Buffer;
 }
 
-/** A request failure; `reusedSocket`: it went out on a pooled connection that had served requests before. */
-export type Http1Failure = Error & { code?: string; reusedSocket?: boolean };
+/**
+ * A request failure; `reusedSocket`: it went out on a pooled connection that
+ * had served requests before; `beforeAnswer`: no byte of an answer came.
+ */
+export type Http1Failure = Error & { code?: string; reusedSocket?: boolean; beforeAnswer?: boolean };
 
 interface Pending {
   head: string;
@@ -251,6 +254,7 @@ class Connection {
     clearTimeout(pending.timer);
     // Nothing came back, on a connection that had served requests: it was closed while idle.
     if (this.#served > 0 && !this.#receivedAny) err.reusedSocket = true;
+    if (!this.#receivedAny) err.beforeAnswer = true;
     pending.reject(err);
   }
 
