@@ -1,6 +1,7 @@
 import { Args, Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { inputName, readInput } from '../lib/cli/input.js';
+import { readableOutputWarning } from '../lib/cli/secret-output.js';
 import { NotFoundError, usageError } from '../lib/errors.js';
 import { decodeSession } from '../lib/session/codec.js';
 import { keylogLine } from '../lib/session/keylog.js';
@@ -86,12 +87,15 @@ ${EXIT_CODES_HELP}`;
     if (flags.keylog) {
       const lines = items.map(({ der }) => keylogLine(decodeSession(der)));
       this.warnLine('showing secrets: this key-log line decrypts every recorded connection that used this session');
+      this.warnIfReadable();
       this.out(lines.join('\n'));
       return;
     }
     if (flags.out === 'pem' || flags.out === 'der') {
       if (flags.out === 'der' && process.stdout.isTTY) throw usageError('--out der writes binary: redirect it to a file');
-      if (process.stdout.isTTY) this.warnLine('the exported session holds its master key: keep it private');
+      // Said wherever it goes (a terminal, a pipe, a file): the README promises a line whenever secrets leave.
+      this.warnLine('the exported session holds its master key: keep it private');
+      this.warnIfReadable();
       process.stdout.write(flags.out === 'pem' ? items.map((i) => toPem(i.der)).join('') : Buffer.concat(items.map((i) => i.der)));
       return;
     }
@@ -99,9 +103,18 @@ ${EXIT_CODES_HELP}`;
       this.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
       return;
     }
-    if (showSecrets) this.warnLine('showing secrets: the master key decrypts recorded traffic of this session');
+    if (showSecrets) {
+      this.warnLine('showing secrets: the master key decrypts recorded traffic of this session');
+      this.warnIfReadable();
+    }
     if (!this.jsonEnabled()) this.out(results.map((r) => sessionText(r) + storeText(r.store) + ticketText(r.ticketInspection, now, inspection?.inspectionText)).join('\n'));
     return results.length === 1 ? results[0] : results;
+  }
+
+  /** Secrets going to a file others can read: one more line saying so. */
+  private warnIfReadable(): void {
+    const warning = readableOutputWarning();
+    if (warning !== undefined) this.warnLine(warning);
   }
 }
 
