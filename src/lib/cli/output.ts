@@ -26,9 +26,16 @@ export class ChunkedWriter {
     this.#parts = [];
     this.#size = 0;
     if (this.stream.write(text)) return undefined;
+    // Both listeners go once either fires: a long listing waits on drain thousands of times.
     return new Promise((resolve, reject) => {
-      this.stream.once('drain', resolve);
-      this.stream.once('error', reject);
+      const settle = (err?: Error) => {
+        this.stream.off('drain', settle);
+        this.stream.off('error', settle);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      this.stream.on('drain', settle);
+      this.stream.on('error', settle);
     });
   }
 }
