@@ -20,8 +20,9 @@
  *   sessctl:P client:<partialKey> sorted set of client-role session ids (score expiresAt),
  *                                 for selectSession; members whose entry has gone are dropped on read.
  *
- * foldl and size SCAN `P*` (COUNT 1000) on every master, never KEYS, and fetch
- * each batch in one pipeline. SCAN may report a key twice while Redis rehashes
+ * foldl and size SCAN `P*` (COUNT 1000) on every master, never KEYS; foldl
+ * reads every master at once and fetches each page's values in one command
+ * (FETCH_SCRIPT) while the next page is scanned. SCAN may report a key twice while Redis rehashes
  * (its documented guarantee), so a fold visits each entry at least once.
  *
  * Failure: every command is bounded by `timeoutMs` (default 3 s); a server
@@ -61,6 +62,31 @@ import {
 
 export const DEFAULT_TIMEOUT_MS = 3_000;
 const SCAN_COUNT = 1000;
+
+/**
+ * What a fold reads of each session on one node, in one command: for KEYS
+ * 1..n the session keys and n+1..2n their metadata keys, the DER (false: gone
+ * or not a string), PTTL and the metadata hash's fields, three replies a
+ * session. Read-only (no-writes); the keys of one SCAN page lie in many
+ * slots of the same node (allow-cross-slot-keys): both flags are Redis 7.0's
+ * (https://redis.io/docs/latest/develop/interact/programmability/lua-api/),
+ * older servers refuse the script and the fold pipelines instead. One page
+ * (about SCAN_COUNT sessions) holds the server a few milliseconds, as a
+ * SCAN of that COUNT does.
+ */
+const FETCH_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
+local out = {}
+local n = #KEYS / 2
+for i = 1, n do
+  local der = redis.pcall('GET', KEYS[i])
+  if type(der) ~= 'string' then der = false end
+  local meta = redis.pcall('HGETALL', KEYS[n + i])
+  if type(meta) ~= 'table' or meta.err then meta = {} end
+  out[3 * i - 2] = der
+  out[3 * i - 1] = redis.call('PTTL', KEYS[i])
+  out[3 * i] = meta
+end
+return out`;
 /** Reconnect backoff: 100 ms, 200 ms, ... up to 2 s, for as long as the store is open. */
 const reconnectDelay = (times: number): number => Math.min(times * 100, 2_000);
 
@@ -165,6 +191,8 @@ export class RedisStore implements SessionStore {
   #client: Client | undefined;
   #lastError: Error | undefined;
   #closed = false;
+  /** Folds fetch with FETCH_SCRIPT until the server refuses it once. */
+  #fetchScript = true;
 
   constructor(config: RedisUrl, options: OpenOptions) {
     this.#config = config;
@@ -271,14 +299,20 @@ export class RedisStore implements SessionStore {
 
   async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
     let acc = acc0;
-    for (const node of await this.#masters()) {
-      for await (const keys of this.#scan(node)) {
-        for (const entry of await this.#fetch(node, keys)) {
-          const next = await fn(entry, acc);
+    const masters = await this.#masters();
+    const batches = masters.length === 1 ? this.#entryBatches(masters[0]!) : merged(masters.map((node) => this.#entryBatches(node)));
+    try {
+      for await (const entries of batches) {
+        for (const entry of entries) {
+          const result = fn(entry, acc);
+          // A synchronous callback (stats, list) costs no promise per entry.
+          const next = result instanceof Promise ? await result : result;
           if (next instanceof Halt) return next.acc;
           acc = next;
         }
       }
+    } finally {
+      await batches.return(undefined);
     }
     return acc;
   }
@@ -394,13 +428,84 @@ export class RedisStore implements SessionStore {
     } while (cursor !== '0');
   }
 
-  /** The entries behind `keys` (as SCAN returned them from `node`), in one pipeline. */
+  /**
+   * One master's entries, a SCAN page at a time, never waiting on one round
+   * trip at a time: the next page is asked for while this page's values are
+   * fetched, and a page's values are fetched while the caller folds the
+   * previous one. At most one page and two batches in memory.
+   */
+  async *#entryBatches(node: Redis): AsyncGenerator<Entry[]> {
+    const pattern = `${globEscape(this.#config.prefix)}*`;
+    const scanPage = (cursor: string) => this.#run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
+    let page = scanPage('0');
+    let previous: Promise<Entry[]> | undefined;
+    try {
+      for (;;) {
+        const [cursor, keys] = await page;
+        if (cursor !== '0') page = quiet(scanPage(cursor));
+        const batch = quiet(this.#fetch(node, keys));
+        if (previous !== undefined) yield await previous;
+        previous = batch;
+        if (cursor === '0') break;
+      }
+      yield await previous;
+    } finally {
+      // Stopped early (a Halt, an error): what is still in flight is dropped.
+      quiet(page);
+      if (previous !== undefined) quiet(previous);
+    }
+  }
+
+  /**
+   * The entries behind `keys` (as SCAN returned them from `node`): one EVAL of
+   * FETCH_SCRIPT for the page (one command and one reply instead of three per
+   * session: the client's per-command cost was most of a fold, docs/BENCHMARKS.md),
+   * or, where the script cannot run (Redis before 7.0, EVAL not allowed), a
+   * pipeline of GET, PTTL and HGETALL per session.
+   */
   async #fetch(node: Redis, keys: string[]): Promise<Entry[]> {
     const wanted = keys.flatMap((storeKey) => {
       const key = keyFromApache(this.#config.prefix, storeKey);
       return key === undefined ? [] : [{ storeKey, key }];
     });
     if (wanted.length === 0) return [];
+    if (this.#fetchScript) {
+      try {
+        return await this.#fetchByScript(node, wanted);
+      } catch {
+        // Not a failure of the store: the pipeline below reads the same, and reports a real fault.
+        this.#fetchScript = false;
+      }
+    }
+    return this.#fetchPipelined(node, wanted);
+  }
+
+  async #fetchByScript(node: Redis, wanted: { storeKey: string; key: SessionKey }[]): Promise<Entry[]> {
+    const keys = wanted.map(({ storeKey }) => storeKey);
+    // EVAL with Buffer replies (ioredis has evalBuffer, untyped; its callBuffer loses the command name under auto-pipelining).
+    const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...keys: string[]) => Promise<(Buffer | number | Buffer[] | null)[]> };
+    const reply = await evalBuffer.call(node, FETCH_SCRIPT, 2 * keys.length, ...keys, ...keys.map(metaKey));
+    const entries: Entry[] = [];
+    wanted.forEach(({ storeKey, key }, i) => {
+      const der = reply[3 * i] as Buffer | null;
+      // A key deleted since SCAN saw it is simply skipped.
+      if (der === null) return;
+      const fields = reply[3 * i + 2] as Buffer[];
+      let meta: Record<string, string> | undefined;
+      if (fields.length > 0) {
+        meta = {};
+        for (let f = 0; f + 1 < fields.length; f += 2) meta[fields[f]!.toString()] = fields[f + 1]!.toString();
+      }
+      try {
+        entries.push(this.#entry(key, der, reply[3 * i + 1] as number, meta));
+      } catch (err) {
+        this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
+      }
+    });
+    return entries;
+  }
+
+  async #fetchPipelined(node: Redis, wanted: { storeKey: string; key: SessionKey }[]): Promise<Entry[]> {
     const pipeline = node.pipeline();
     for (const { storeKey } of wanted) pipeline.getBuffer(storeKey).pttl(storeKey).hgetall(metaKey(storeKey));
     const results = (await this.#run(() => pipeline.exec())) ?? [];
@@ -489,6 +594,33 @@ export class RedisStore implements SessionStore {
 /** The metadata key for a session key: the hash tag keeps it in the session's cluster slot. */
 export function metaKey(storeKey: string): string {
   return `${SESSCTL_NAMESPACE}meta:{${storeKey}}`;
+}
+
+/** Batches from several sources as each arrives: every master of a cluster is read at once. */
+async function* merged<T>(sources: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  type Next = { source: AsyncGenerator<T>; result: IteratorResult<T> };
+  const pending = new Map<AsyncGenerator<T>, Promise<Next>>();
+  const pull = (source: AsyncGenerator<T>) => pending.set(source, quiet(source.next().then((result) => ({ source, result }))));
+  sources.forEach(pull);
+  try {
+    while (pending.size > 0) {
+      const { source, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(source);
+        continue;
+      }
+      pull(source);
+      yield result.value;
+    }
+  } finally {
+    await Promise.allSettled([...pending.keys()].map((source) => source.return(undefined)));
+  }
+}
+
+/** The promise itself, marked as handled: one a fold may abandon must not become an unhandled rejection. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** Escape Redis glob characters so a prefix matches literally in SCAN MATCH. */
