@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessctlError } from '../../src/lib/errors.js';
 import { connectOnce, parseTarget } from '../../src/lib/probe/connection.js';
@@ -105,6 +106,20 @@ describe.skipIf(!hasOpenssl)('connectOnce against openssl s_server', () => {
     );
     const trusted = await connectOnce({ host: '127.0.0.1', port: tickets.port, timeoutMs: TIMEOUT, ca: readFileSync(cert) });
     expect(trusted).toMatchObject({ verified: true, verifyError: null });
+  });
+
+  it('an IPv6 target: [::1]:port is reached, named and resumed (a Node TLS server on ::1)', async () => {
+    const server = tls.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (s) => s.end());
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    try {
+      const target = parseTarget(`[::1]:${(server.address() as net.AddressInfo).port}`);
+      const first = await connectOnce({ host: target.host, port: target.port, timeoutMs: TIMEOUT, insecure: true, tls: '1.2' });
+      expect(first).toMatchObject({ target: target.label, peer: target.label, sni: null, resumed: false });
+      const again = await connectOnce({ host: target.host, port: target.port, timeoutMs: TIMEOUT, insecure: true, tls: '1.2', offer: first.sessions.at(-1) });
+      expect(again.resumed).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it('session-ID offers need TLS 1.2', () => {
