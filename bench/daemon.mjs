@@ -24,7 +24,11 @@
 // `redis-benchmark -t set`: a TLS server stores every new session, so a fleet
 // sends as many updates as full handshakes. One process, via `ab -k -u`.
 //
-//   npm run build && node bench/daemon.mjs [--sessions N] [--requests N]
+// And the client side alone: CPU per lookup and lookups/s of the sessctl
+// client against undici.Pool (the maintained HTTP/1.1 client it could be
+// replaced by), same daemon, same lookups, rounds alternating.
+//
+//   npm run build && node bench/daemon.mjs [--sessions N] [--requests N] [--clients-only]
 //
 // Prints a Markdown section for docs/BENCHMARKS.md.
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +46,8 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '10000' },
     requests: { type: 'string', default: '60000' },
     rounds: { type: 'string', default: '3' },
+    // Only the client comparison (the sessctl client against undici.Pool): a short run.
+    'clients-only': { type: 'boolean', default: false },
   },
 });
 const SESSIONS = Number(args.sessions);
@@ -106,6 +112,13 @@ function perRequest(serverPid, run) {
   const server = cpuSeconds(serverPid) - before;
   return { ...result, serverUs: (server / result.requests) * 1e6, generatorUs: (result.generatorCpu / result.requests) * 1e6 };
 }
+
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function keyOf(size, n) {
   return `${size.toString(16).padStart(4, '0')}${n.toString(16).padStart(60, '0')}`;
@@ -178,6 +191,86 @@ async function startBare() {
 }
 
 const single = await startDaemon(1);
+
+// --- The clients: the sessctl daemon backend (its own HTTP/1.1 client) and
+// undici.Pool doing the same work per lookup (the request with the token,
+// the body, the Sessctl-Entry header checked and made an Entry), each from
+// CONCURRENCY loops over CONCURRENCY keep-alive connections. CPU: this
+// process's (process.cpuUsage), where nothing else runs meanwhile.
+const { parseMeta } = await import(path.join(ROOT, 'dist/lib/store/daemon-protocol.js'));
+async function clientRun(kind, daemonUrl, size, requests) {
+  let lookup;
+  let close;
+  if (kind === 'sessctl') {
+    const store = await openStore(daemonUrl, { token: TOKEN });
+    lookup = (key) => store.lookup(key);
+    close = () => store.terminate();
+  } else {
+    const { Pool } = await import('undici');
+    const pool = new Pool(daemonUrl, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 30_000 });
+    const authorization = `Bearer ${TOKEN}`;
+    lookup = async (key) => {
+      const { statusCode, headers, body } = await pool.request({ path: `/v1/sessions/${key}`, method: 'GET', headers: { authorization } });
+      const der = Buffer.from(await body.arrayBuffer());
+      if (statusCode !== 200) return undefined;
+      return { ...parseMeta(JSON.parse(headers['sessctl-entry']), key), der, size: der.length };
+    };
+    close = () => pool.close();
+  }
+  // Warm: connections open, code compiled.
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => lookup(keyOf(size, i))));
+  let next = 0;
+  const loop = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= requests) return;
+      const key = keyOf(size, (i * 7919) % SESSIONS);
+      const e = await lookup(key);
+      if (e?.der.length !== size) throw new Error(`${kind}: lookup of ${key} gave ${e?.der.length} bytes`);
+    }
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  await close();
+  return { rps: requests / seconds, cpuUs: (cpu.user + cpu.system) / requests };
+}
+async function compareClients(daemonUrl) {
+  const rows = [];
+  for (const size of SIZES) {
+    const rounds = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      // Alternate which goes first: the machine's drift falls on both.
+      const pair = i % 2 === 0 ? ['sessctl', 'undici'] : ['undici', 'sessctl'];
+      const r = {};
+      for (const kind of pair) r[kind] = await clientRun(kind, daemonUrl, size, PER_ROUND);
+      rounds.push(r);
+    }
+    const med = (f) => median(rounds.map(f));
+    rows.push({
+      size,
+      own: { rps: med((r) => r.sessctl.rps), cpuUs: med((r) => r.sessctl.cpuUs) },
+      undici: { rps: med((r) => r.undici.rps), cpuUs: med((r) => r.undici.cpuUs) },
+      cpuRatio: med((r) => r.undici.cpuUs / r.sessctl.cpuUs),
+      rpsRatio: med((r) => r.undici.rps / r.sessctl.rps),
+    });
+  }
+  const out = [`Client side: lookups through the daemon (1 process) from the sessctl client and from undici.Pool ${(await import('undici/package.json', { with: { type: 'json' } })).default.version}, ${CONCURRENCY} loops over ${CONCURRENCY} keep-alive connections, ${fmt(PER_ROUND)} lookups per round, ${ROUNDS} rounds alternating; medians, ratios per round:`, ''];
+  out.push('| size | sessctl client: lookups/s, CPU µs per lookup | undici.Pool: lookups/s, CPU µs per lookup | undici / sessctl: CPU per lookup | undici / sessctl: lookups/s |');
+  out.push('|---|---|---|---|---|');
+  for (const r of rows) out.push(`| ${r.size} B | ${fmt(r.own.rps)}, ${fmt(r.own.cpuUs, 1)} | ${fmt(r.undici.rps)}, ${fmt(r.undici.cpuUs, 1)} | ${fmt(r.cpuRatio, 2)} | ${fmt(r.rpsRatio, 2)} |`);
+  out.push('');
+  return out;
+}
+if (args['clients-only']) {
+  process.stdout.write(`${(await compareClients(single.url)).join('\n')}\n`);
+  single.process.kill('SIGTERM');
+  await new Promise((r) => single.process.once('exit', r));
+  process.exit(0);
+}
+
 const multi = CPUS > 1 ? await startDaemon(CPUS) : undefined;
 const bare = await startBare();
 
@@ -279,11 +372,6 @@ async function clientGet(daemonUrl, size) {
 redisGet(SIZES[0]);
 for (const d of [single, multi, bare]) if (d) abRun(d.url, SIZES[0]);
 
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 /** One server's rounds as one figure: median rate, ratio (to Redis in the same round), p50 and CPU; the worst p99. */
 function combine(rounds, redisRounds) {
   return {
@@ -321,7 +409,6 @@ for (const size of SIZES) {
   updates.push({ size, length: updateBodies[size].length, redis: combine(rounds.redis, rounds.redis), ab: combine(rounds.ab, rounds.redis) });
 }
 
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 const out = [];
 out.push(`## bench/daemon (${new Date().toISOString().slice(0, 10)})`, '');
@@ -360,6 +447,7 @@ for (const { length, redis, ab } of updates) {
   out.push(`| ${length} B | ${fmt(redis.rps)} (${fmt(redis.p50, 2)} / ${fmt(redis.p99, 2)}) | ${fmt(ab.rps)} (${ab.p50} / ${ab.p99}) | ${fmt(ab.ratio, 2)} | ${fmt(redis.serverUs, 1)} / ${fmt(ab.serverUs, 1)} |`);
 }
 out.push('');
+out.push(...(await compareClients(single.url)));
 process.stdout.write(`${out.join('\n')}\n`);
 
 for (const d of [single, multi, bare]) d?.process.kill('SIGTERM');
