@@ -40,6 +40,7 @@ ${EXIT_CODES_HELP}`;
     role: Flags.string({ description: 'whose session it is (default: client if it carries a ticket, else server)', options: ['client', 'server'] }),
     'partial-key': Flags.string({ description: 'client sessions: the server they belong to, e.g. host:port', helpValue: 'PARTIAL' }),
     'keep-expired': Flags.boolean({ description: 'insert sessions whose lifetime has passed too (skipped otherwise)' }),
+    quiet: Flags.boolean({ char: 'q', description: 'no line per inserted session: only the summary (and a line per session skipped)' }),
   };
 
   async run(): Promise<InsertResult> {
@@ -59,7 +60,7 @@ ${EXIT_CODES_HELP}`;
     const outcome = await insertEntries(store, entries, { now, keepExpired: flags['keep-expired'] });
     const inserted = outcome.inserted.map((e) => entryView(e, now));
     const skipped = outcome.expired.map((e) => ({ ...entryView(e, now), reason: 'expired' as const }));
-    for (const e of inserted) this.out(`inserted ${e.id} (${e.protocol} ${e.cipher}${e.sni ? ` ${e.sni}` : ''}, ${e.expired ? 'expired' : `expires ${e.expires}`})`);
+    if (!flags.quiet) for (const e of inserted) this.out(`inserted ${e.id} (${e.protocol} ${e.cipher}${e.sni ? ` ${e.sni}` : ''}, ${e.expired ? 'expired' : `expires ${e.expires}`})`);
     for (const e of skipped) this.out(`skipped ${e.id}: expired at ${e.expires}, no server would resume it (--keep-expired inserts it anyway)`);
     const also = skipped.length === 0 ? '' : `; ${skipped.length} expired, skipped`;
     this.out(`${inserted.length} session${inserted.length === 1 ? '' : 's'} inserted into ${store.url}${also}`);

@@ -67,6 +67,15 @@ describe('shell completion', () => {
     expect(complete(['sessctl', id, '--'])).toEqual(expect.arrayContaining(flags));
   });
 
+  it.skipIf(!hasBash)('bash completes flag values: a flag\'s options, and the protocol spellings', () => {
+    expect(complete(['sessctl', 'list', '--sort', ''])).toEqual(['created', 'expires', 'size', 'sni', 'protocol', 'cipher', 'id']);
+    expect(complete(['sessctl', 'list', '--sort', 'ex'])).toEqual(['expires']);
+    expect(complete(['sessctl', 'list', '--protocol', 'TLSv1.'])).toEqual(['TLSv1.3', 'TLSv1.2', 'TLSv1.1']);
+    expect(complete(['sessctl', 'get', '--out', 'p'])).toEqual(['pem']);
+    // A flag that takes no value is left to the plugin's own completion.
+    expect(complete(['sessctl', 'list', '--wide', ''])).not.toContain('created');
+  });
+
   it('the zsh script names every command with its summary, and its flags', async () => {
     const r = await runCli(['autocomplete', 'zsh'], { env });
     expect(r.code, r.stderr).toBe(0);

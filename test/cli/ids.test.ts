@@ -89,3 +89,14 @@ describe('piped, list prints whole ids', () => {
     expect(r.stdout).toContain('ECDHE-ECDSA-AES128-GCM-SHA256');
   });
 });
+
+describe('insert -q', () => {
+  it('prints only the summary line', async () => {
+    const own = path.join(tmp.dir, 'quiet.db');
+    const r = await runCli(['insert', '-q', '--keep-expired', '--store', own, pems[0]!, pems[1]!]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`2 sessions inserted into ${own}\n`);
+    const loud = await runCli(['insert', '--keep-expired', '--store', own, pems[0]!]);
+    expect(loud.stdout).toMatch(/^inserted /m);
+  });
+});
