@@ -386,9 +386,21 @@ export class FileStore implements SessionStore {
     try {
       db = readOnly ? openReadOnly(Database, file) : new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       const slotFn = options.slotOf ?? slotOf;
-      if (prepareDatabase(db, file, slotFn, readOnly) === 'empty') {
+      const state = prepareDatabase(db, file, slotFn, readOnly);
+      if (state === 'empty') {
         db.close();
         return FileStore.#empty(file, options);
+      }
+      if (state === 'outdated') {
+        // The one change a reader makes: the documented one-time migration of
+        // an older file, when this user may write it (README "Stores").
+        db.close();
+        db = undefined;
+        if (!canWrite(file)) {
+          throw new SessctlError(`cannot read session cache ${file}: it was written by an earlier sessctl and must be migrated once by a user who may write it (e.g. its owner running sessctl stats)`);
+        }
+        db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+        prepareDatabase(db, file, slotFn);
       }
       store = new FileStore(options.url ?? file, file, db, Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES)), slotFn, statSync(file));
     } catch (err) {
@@ -625,6 +637,16 @@ function diskFull(file: string): boolean {
   }
 }
 
+function canWrite(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.W_OK);
+    accessSync(path.dirname(path.resolve(file)), fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function canRead(file: string): boolean {
   try {
     accessSync(file, fsConstants.R_OK);
@@ -679,10 +701,10 @@ function openReadOnly(Database: typeof BetterSqlite3, file: string): BetterSqlit
 
 /**
  * Check the file is ours (or empty), then pragmas, then the schema: created
- * (or migrated) on first use. Read-only: nothing is written, and a file
- * without the schema yet is 'empty'.
+ * (or migrated) on first use. Read-only: nothing is written; a file
+ * without the schema yet is 'empty', one of an older schema 'outdated'.
  */
-function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key: string) => number, readOnly = false): 'ready' | 'empty' {
+function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key: string) => number, readOnly = false): 'ready' | 'empty' | 'outdated' {
   // The first query fails with SQLITE_NOTADB on a file that is not SQLite.
   // Nothing is written before the file is known to be ours or empty.
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -700,7 +722,7 @@ function prepareDatabase(db: BetterSqlite3.Database, file: string, slotFn: (key:
   if (readOnly) {
     if (version === SCHEMA_VERSION) return 'ready';
     if (version === 0) return 'empty';
-    throw new SessctlError(`cannot read session cache ${file}: it was written by an earlier sessctl (schema ${version}); a command that writes (e.g. sessctl flush) migrates it`);
+    return 'outdated';
   }
   // A new file gives pages freed by removals back (compact()); auto_vacuum can
   // only be chosen before the first table (sqlite.org/pragma.html#pragma_auto_vacuum).
