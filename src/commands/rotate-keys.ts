@@ -109,7 +109,6 @@ Exit codes: 0 rotated (or ring created, or pending steps redone; --check: consis
     if (execTimeout === 0) throw usageError('--exec-timeout must be longer than 0s');
     const push: RingStorage[] = [];
     for (const url of flags.push ?? []) push.push(storeRing(await this.openStore({ ...flags, store: url }, { create: true })));
-    const pause = Number(process.env.SESSCTL_TEST_PAUSE_BETWEEN_WRITES_MS ?? 0);
 
     const result = await rotateKeys({
       ring,
@@ -123,7 +122,6 @@ Exit codes: 0 rotated (or ring created, or pending steps redone; --check: consis
       ...(flags['haproxy-socket'] === undefined ? {} : { haproxySocket: flags['haproxy-socket'] }),
       ...(push.length === 0 ? {} : { push }),
       dryRun: flags['dry-run'],
-      ...(pause > 0 ? { pauseBetweenWritesMs: pause } : {}),
     });
     this.out(summaryLine(result, now));
     for (const failure of result.failures) process.stderr.write(`sessctl: ${failure}\n`);
