@@ -21,5 +21,5 @@ describe.skipIf(!hasRedis)('redis cluster (three masters)', () => {
     for (const port of cluster.ports) await cluster.cli(port, 'flushall');
     const store = await openStore(cluster.url);
     return { store, cleanup: () => store.terminate() };
-  });
+  }, { foldAtLeastOnce: 'SCAN may return a key twice while Redis rehashes (redis.ts)' });
 });

@@ -161,8 +161,11 @@ export interface SessionStore {
   /** Remove; true when something was removed. Counts `removals`. */
   delete(key: SessionKey): Promise<boolean>;
   /**
-   * Visit every entry once, in no particular order, in constant memory.
-   * Entries inserted or deleted during the fold may or may not be visited;
+   * Visit every entry at least once, in no particular order, in constant
+   * memory: exactly once on every backend but Redis, whose SCAN may return a
+   * key twice while Redis rehashes (redis.ts; the conformance suite checks
+   * each backend for what it promises). Callers that count dedupe or accept
+   * that. Entries inserted or deleted during the fold may or may not be visited;
    * the callback may delete entries (flush does). Return a `Halt` to stop.
    */
   foldl<A>(fn: FoldFn<A>, acc0: A, options?: FoldOptions): Promise<A>;
