@@ -268,10 +268,13 @@ export class RedisStore implements SessionStore {
     const storeKey = this.#key(entry.key);
     const ttl = remainingTtl(entry.expiresAt, this.#now());
     const meta = metaKey(storeKey);
-    const previous = await this.#run(() => client.hget(meta, 'partialKey'));
     await this.#run(async () => {
-      // One slot (the hash tag), so MULTI works in a cluster too.
-      await execPipeline(client.multi().setex(storeKey, ttl, entry.der).del(meta).hset(meta, metaFields(metaOf(entry))).expire(meta, ttl));
+      // One MULTI (one slot: the hash tag, so in a cluster too): the entry, its
+      // metadata and the partial key it replaces change together, so a
+      // concurrent writer of the same key cannot slip between reading and writing.
+      const [previous] = (await execPipeline(client.multi().hget(meta, 'partialKey').setex(storeKey, ttl, entry.der).del(meta).hset(meta, metaFields(metaOf(entry))).expire(meta, ttl))) as [string | null];
+      // The counters and the client sets live in other slots: kept after it,
+      // and a set member whose entry has gone is dropped on read (selectSession).
       const followUp = client.pipeline().hincrby(this.#namespaced('counters'), 'inserts', 1);
       if (previous !== null && previous !== entry.partialKey) followUp.zrem(this.#namespaced(`client:${previous}`), entry.key);
       await execPipeline(followUp);
