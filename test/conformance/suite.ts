@@ -11,7 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Halt, zeroCounters, type Entry, type SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from './entries.js';
+import { testEntry } from '../helpers/entries.js';
 
 export interface ConformanceOptions {
   /**

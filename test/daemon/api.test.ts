@@ -11,7 +11,7 @@ import { MemoryStore } from '../../src/lib/store/memory.js';
 import { DaemonStore } from '../../src/lib/store/daemon.js';
 import { openStore } from '../../src/lib/store/open.js';
 import type { SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 
 const TOKEN = 'api-test-token-77e1';
 const SALT = 0xa91;

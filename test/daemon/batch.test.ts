@@ -6,7 +6,7 @@ import { SessctlError } from '../../src/lib/errors.js';
 import { FileStore } from '../../src/lib/store/file.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
 import type { Entry } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { tempDir } from '../helpers/env.js';
 
 let tmp: ReturnType<typeof tempDir>;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, freePort, runCli, tempDir } from '../helpers/env.js';
-import { startServe, type ServeChild } from './child.js';
+import { startServe, type ServeChild } from '../helpers/serve.js';
 
 const TOKEN = 'cli-test-token-5d2e8f0a';
 const SESSIONS = path.join(ROOT, 'examples/sessions');

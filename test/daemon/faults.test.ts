@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
 import type { SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { freePort, tempDir } from '../helpers/env.js';
-import { startServe, type ServeChild } from './child.js';
+import { startServe, type ServeChild } from '../helpers/serve.js';
 
 const TOKEN = 'fault-test-token-93b1d0c7a2';
 const SALT = 0xfa17;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireTool, tempDir } from '../helpers/env.js';
 import { sClient, startExampleServer, type ExampleServer } from '../tls/peers.js';
-import { startServe, type ServeChild } from './child.js';
+import { startServe, type ServeChild } from '../helpers/serve.js';
 
 const sessionIdOnly = ['-tls1_2', '-no_ticket'];
 

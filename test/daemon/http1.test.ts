@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/lib/daemon/server.js';
 import { MemoryStore } from '../../src/lib/store/memory.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 
 const TOKEN = 'http1-test-token-51c9';
 const AUTH = `Authorization: Bearer ${TOKEN}\r\n`;

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
 import type { SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { VECTORS, freePort, requireTool, runCli, tempDir } from '../helpers/env.js';
-import { startServe, type ServeChild } from './child.js';
+import { startServe, type ServeChild } from '../helpers/serve.js';
 
 const TOKEN = 'sec-test-token-4f1c2e9a7b3d5e6f';
 const VECTOR = '07-server-tls12-dhe-rsa-aes128gcm-alpn';

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
 import type { SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { runCli, tempDir } from '../helpers/env.js';
-import { startServe, type ServeChild } from './child.js';
+import { startServe, type ServeChild } from '../helpers/serve.js';
 
 const TOKEN = 'workers-test-token-2b7d90c1';
 const WORKERS = 2;

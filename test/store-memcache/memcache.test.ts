@@ -11,7 +11,7 @@ import { parseMemcacheUrl } from '../../src/lib/store/memcache.js';
 import { parseDumpLine } from '../../src/lib/store/memcache-client.js';
 import { openStore } from '../../src/lib/store/open.js';
 import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { freePort, requireTool } from '../helpers/env.js';
 import { startMemcached, type MemcachedServer } from '../helpers/servers.js';
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
 import { nowSeconds, type Entry, type SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { requireTool } from '../helpers/env.js';
 import { startRedis, type RedisServer } from '../helpers/servers.js';
 

@@ -8,7 +8,7 @@ import { SessctlError } from '../../src/lib/errors.js';
 import { metaKey, parseRedisUrl } from '../../src/lib/store/redis.js';
 import { openStore } from '../../src/lib/store/open.js';
 import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { freePort, requireTool } from '../helpers/env.js';
 import { makeCertificate, startRedis, type RedisServer } from '../helpers/servers.js';
 

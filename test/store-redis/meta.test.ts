@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metaKey } from '../../src/lib/store/redis.js';
 import { openStore } from '../../src/lib/store/open.js';
 import { nowSeconds } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { requireTool, runCli } from '../helpers/env.js';
 import { startRedis, waitFor, type RedisServer } from '../helpers/servers.js';
 

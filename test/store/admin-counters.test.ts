@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/lib/store/open.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { VECTORS, requireTool, runCli, tempDir } from '../helpers/env.js';
 import { startMemcached, startRedis, type MemcachedServer, type RedisServer } from '../helpers/servers.js';
 

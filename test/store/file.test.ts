@@ -7,7 +7,7 @@ import { SessctlError } from '../../src/lib/errors.js';
 import { FileStore, SCHEMA_VERSION } from '../../src/lib/store/file.js';
 import { openStore } from '../../src/lib/store/open.js';
 import { zeroCounters } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { tempDir } from '../helpers/env.js';
 
 let tmp: ReturnType<typeof tempDir>;

@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { derWithSessionId, loadVector, sessionId } from '../conformance/entries.js';
+import { derWithSessionId, loadVector, sessionId } from '../helpers/entries.js';
 import { VECTORS, requireTool, runCli, tempDir } from '../helpers/env.js';
 import { startMemcached, startRedis, type MemcachedServer, type RedisServer } from '../helpers/servers.js';
 

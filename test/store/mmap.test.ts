@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/lib/store/file.js';
 import { openStore } from '../../src/lib/store/open.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { tempDir } from '../helpers/env.js';
 
 const SESSIONS = 4000;

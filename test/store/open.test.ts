@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, SessctlError } from '../../src/lib/errors.js';
 import { resolveStoreUrl, defaultStorePath } from '../../src/lib/store/location.js';
 import { openStore, redactUrl } from '../../src/lib/store/open.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { requireTool, tempDir } from '../helpers/env.js';
 import { startRedis, type RedisServer } from '../helpers/servers.js';
 

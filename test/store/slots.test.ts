@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore, SCHEMA_VERSION, slotOf } from '../../src/lib/store/file.js';
 import type { Entry } from '../../src/lib/store/types.js';
-import { testEntry } from '../conformance/entries.js';
+import { testEntry } from '../helpers/entries.js';
 import { runCli, tempDir } from '../helpers/env.js';
 
 /** Two slots for every key: collisions everywhere. */

@@ -7,7 +7,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { derWithSessionId, loadVector, sessionId } from '../conformance/entries.js';
+import { derWithSessionId, loadVector, sessionId } from '../helpers/entries.js';
 import { runCli, tempDir } from '../helpers/env.js';
 
 const tmp = tempDir('sessctl-space-');

@@ -102,7 +102,7 @@ describe('--push to a store that holds a newer ring', () => {
 
 describe('ring pushed to the daemon', () => {
   it('rotate-keys --push https://daemon: the daemon holds the ring; a rotation replaces it', async () => {
-    const { startServe } = await import('../daemon/child.js');
+    const { startServe } = await import('../helpers/serve.js');
     const tokenFile = path.join(tmp.dir, 'token');
     writeFileSync(tokenFile, 'push-test-token-0123456789\n', { mode: 0o600 });
     const daemon = await startServe(['--listen', '127.0.0.1:0', '--store', path.join(tmp.dir, 'daemon.db'), '--token-file', tokenFile]);
