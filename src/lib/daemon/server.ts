@@ -29,19 +29,16 @@ import { TokenCheck } from './auth.js';
 import { UpdateBatcher } from './batch.js';
 import { Http1Connections, type HttpReply, type HttpRequest } from './http1.js';
 import { Metrics, METRICS_TYPE, type MetricsSnapshot } from './metrics.js';
+import { pageOf } from './paging.js';
 import {
   API_PREFIX,
   DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_PAGE,
   DER_TYPE,
   ENTRY_HEADER,
   FEATURES,
   JSON_TYPE,
-  MAX_PAGE,
   ProtocolError,
   SESSIONS_PATH,
-  decodeCursor,
-  encodeCursor,
   entryHeader,
   isLoopback,
   parseCounterDelta,
@@ -50,7 +47,6 @@ import {
   ringTag,
   toWire,
   type InfoBody,
-  type PageBody,
 } from '../store/daemon-protocol.js';
 
 export const DEFAULT_PORT = 7420;
@@ -285,7 +281,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       case SESSIONS_PATH:
         named('page');
         if (method !== 'GET') throw methodNotAllowed('GET');
-        return json(200, await page(query));
+        return json(200, await pageOf(store, query));
       case `${API_PREFIX}/select`: {
         named('select');
         if (method !== 'GET') throw methodNotAllowed('GET');
@@ -355,48 +351,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       default:
         throw new HttpError(404, 'no_route', `no such endpoint: ${method} ${path.slice(0, 100)}`);
     }
-  }
-
-  /** One page of keyset pagination: the `limit` smallest keys above the cursor, in key order. */
-  async function page(query: URLSearchParams): Promise<PageBody> {
-    const limitText = query.get('limit');
-    const limit = limitText === null ? DEFAULT_PAGE : Number(limitText);
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ProtocolError(`limit must be a whole number from 1 to ${MAX_PAGE}`);
-    const cursorText = query.get('cursor');
-    const after = cursorText === null ? undefined : decodeCursor(cursorText);
-    if (cursorText !== null && after === undefined) throw new ProtocolError('not a cursor from this daemon');
-
-    if (store.pageByKey) {
-      // One more than asked: whether it comes back says if there is a next page.
-      const rows = await store.pageByKey(after, limit + 1);
-      const entries = rows.slice(0, limit);
-      return { entries: entries.map(toWire), cursor: rows.length > limit ? encodeCursor(entries[entries.length - 1]!.key) : null };
-    }
-    // The backing store may fold in any order: keep the `limit` smallest keys
-    // seen so far, sorted, and count the rest to know whether a next page exists.
-    const kept: Entry[] = [];
-    let beyond = 0;
-    await store.foldl((entry, acc: null) => {
-      if (after !== undefined && entry.key <= after) return acc;
-      if (kept.length === limit && entry.key >= kept[limit - 1]!.key) {
-        beyond += 1;
-        return acc;
-      }
-      let lo = 0;
-      let hi = kept.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (kept[mid]!.key < entry.key) lo = mid + 1;
-        else hi = mid;
-      }
-      kept.splice(lo, 0, entry);
-      if (kept.length > limit) {
-        kept.pop();
-        beyond += 1;
-      }
-      return acc;
-    }, null);
-    return { entries: kept.map(toWire), cursor: beyond > 0 ? encodeCursor(kept[kept.length - 1]!.key) : null };
   }
 
   const connections = new Http1Connections(
