@@ -2,7 +2,6 @@ import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, EXIT_CODES_HELP } from '../lib/cli/base.js';
 import { usageError } from '../lib/errors.js';
 import type { ServeResult } from '../lib/daemon/run.js';
-import { resolveStoreUrl } from '../lib/store/location.js';
 
 export default class Serve extends BaseCommand {
   static summary = 'Run the sessctl daemon: one session cache, shared over HTTP(S) by TLS servers and administered by the CLI.';
@@ -43,19 +42,18 @@ ${EXIT_CODES_HELP}`;
   async run(): Promise<ServeResult> {
     const { flags } = await this.parse(Serve);
     const { host, port } = parseListen(flags.listen);
-    const config = this.userConfig().values;
-    const { url } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
+    const settings = this.storeSettings({ store: flags.store, 'token-file': flags['token-file'], ca: flags.ca });
+    const url = settings.url;
     if (/^https?:/i.test(url)) throw usageError('the backing store cannot be another sessctl daemon: give a cache file, memory: or redis://');
     if (flags['no-auth'] && flags['token-file'] !== undefined) throw usageError('--no-auth and --token-file contradict each other');
 
     const { serveUntilSignalled } = await import('../lib/daemon/run.js');
-    const tokenFile = flags['token-file'] ?? (flags['no-auth'] || process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
     return serveUntilSignalled({
       host,
       port,
       storeUrl: url,
-      ...(flags.ca === undefined ? {} : { ca: flags.ca }),
-      tokenFile,
+      ...(settings.ca === undefined ? {} : { ca: settings.ca }),
+      tokenFile: flags['no-auth'] ? undefined : settings.tokenFile,
       noAuth: flags['no-auth'],
       tls: flags['tls-cert'] === undefined ? undefined : { cert: flags['tls-cert'], key: flags['tls-key']!, ca: flags['tls-ca'] },
       limits: {

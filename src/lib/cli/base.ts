@@ -2,7 +2,7 @@ import { Command, Flags } from './oclif.js';
 import type { Interfaces } from '@oclif/core';
 import { EXIT, SessctlError } from '../errors.js';
 import { loadConfig, resolveSetting, type LoadedConfig, type SettingName } from '../config.js';
-import { resolveStoreUrl } from '../store/location.js';
+import { resolveStoreUrl, type StoreUrlSource } from '../store/location.js';
 import { STDIN_ARG } from './input.js';
 import { describeParseError, usageText, type CommandShape } from './usage.js';
 import type { SessionStore } from '../store/types.js';
@@ -14,6 +14,16 @@ export interface StoreFlagValues {
   ca?: string | undefined;
   'client-cert'?: string | undefined;
   'client-key'?: string | undefined;
+}
+
+/** The resolved store settings (BaseCommand.storeSettings); undefined: not given anywhere. */
+export interface StoreSettings {
+  url: string;
+  source: StoreUrlSource;
+  tokenFile: string | undefined;
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
 }
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
@@ -87,6 +97,26 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
+   * The store URL and how to reach it, each by precedence (flag > environment
+   * > config file > default): the one resolver of these settings, for every
+   * command (serve too, for its backing store and its token).
+   */
+  protected storeSettings(flags: StoreFlagValues): StoreSettings {
+    const config = this.userConfig().values;
+    const { url, source } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
+    // $SESSCTL_TOKEN (the token itself) outranks a token file named in the config file.
+    const tokenFile = flags['token-file'] ?? (process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
+    return {
+      url,
+      source,
+      tokenFile,
+      ca: this.setting('ca', flags.ca),
+      cert: this.setting('clientCert', flags['client-cert']),
+      key: this.setting('clientKey', flags['client-key']),
+    };
+  }
+
+  /**
    * Open the store named by --store, $SESSCTL_STORE, the config file or the
    * default cache file. A cache file that does not exist yet is created by
    * commands that write (`create`) and at the default location; for the
@@ -95,16 +125,10 @@ export abstract class BaseCommand extends Command {
    * file: a missing default file reads as an empty cache.
    */
   protected async openStore(flags: StoreFlagValues, options: { create?: boolean; readOnly?: boolean } = {}): Promise<SessionStore> {
-    const config = this.userConfig().values;
-    const { url, source } = resolveStoreUrl({ flag: flags.store, ...(config.store === undefined ? {} : { config: config.store }) });
+    const { url, source, tokenFile, ca, cert, key } = this.storeSettings(flags);
     const { openStore } = await import('../store/open.js');
     const { readToken } = await import('../token.js');
-    // $SESSCTL_TOKEN (the token itself) outranks a token file named in the config file.
-    const tokenFile = flags['token-file'] ?? (process.env.SESSCTL_TOKEN?.trim() ? undefined : this.setting('tokenFile', undefined));
     const token = await readToken(tokenFile);
-    const ca = this.setting('ca', flags.ca);
-    const cert = this.setting('clientCert', flags['client-cert']);
-    const key = this.setting('clientKey', flags['client-key']);
     const store = await openStore(url, {
       create: options.create === true || source === 'default',
       ...(options.readOnly === true ? { readOnly: true } : {}),
