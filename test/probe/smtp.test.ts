@@ -59,3 +59,36 @@ describe.skipIf(!has)('probe --starttls smtp against postfix', () => {
     expect(second.sessionId).toBe(first.sessionId);
   });
 });
+
+describe.skipIf(!has)('probe --starttls smtp against postfix with session tickets off', () => {
+  const tmp = tempDir('sessctl-probe-smtp-noticket-');
+  let server: Postfix;
+
+  beforeAll(async () => {
+    const { cert, key } = makeCertificate(tmp.dir, ['localhost', '127.0.0.1']);
+    server = await startPostfix(tmp.dir, cert, key, {
+      // An empty cipher turns tickets off (postconf(5), tls_session_ticket_cipher); the session cache stays.
+      main: ['tls_session_ticket_cipher =', `smtpd_tls_session_cache_database = btree:${path.join(tmp.dir, 'data/smtpd_scache')}`],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('TLS 1.3 gets 32-byte stateful tickets (handles into the tlsmgr cache): opaque, no key name, no key group; they resume, exit 0', async () => {
+    const r = await runCli(['probe', `127.0.0.1:${server.port}`, '--starttls', 'smtp', '--insecure', '--connections', '4', '--json']);
+    const report = JSON.parse(r.stdout) as ProbeReport;
+    expect(report.verdict, server.log()).toBe('resumes');
+    expect(r.code).toBe(0);
+    const issued = report.connections.flatMap((c) => c.tickets);
+    expect(issued.length).toBeGreaterThan(0);
+    // Before: the first 16 bytes of each handle were reported as a key name, a different "key" per ticket.
+    for (const t of issued) expect(t).toMatchObject({ format: 'opaque', length: 32, keyName: null });
+    for (const c of report.connections) expect(c.ticketKeyNames).toEqual([]);
+    expect(report.keyGroups).toEqual([]);
+    expect(report.ticket.offered).toBeGreaterThan(0);
+    expect(report.ticket.resumed).toBe(report.ticket.offered);
+    expect(report.sessionId.resumed).toBe(report.sessionId.offered);
+  });
+});

@@ -68,7 +68,7 @@ function ringState(ring: KeyRing, keyName: string, now: number): RingState {
 export function keyGroups(records: ConnectionRecord[], ring: KeyRing | undefined, now: number): KeyGroup[] {
   const groups = new Map<string, KeyGroup>();
   for (const r of records) {
-    for (const name of new Set(r.tickets.filter((t) => t.format === 'openssl').map((t) => t.keyName))) {
+    for (const name of new Set(r.tickets.flatMap((t) => (t.keyName === null ? [] : [t.keyName])))) {
       let g = groups.get(name);
       if (!g) {
         g = { keyName: name, connections: 0, targets: [], ring: ring === undefined ? null : ringState(ring, name, now), lifetimeHints: [], offered: 0, resumed: 0 };

@@ -57,8 +57,12 @@ export interface ConnectOptions {
 }
 
 export interface IssuedTicket {
-  /** The first 16 bytes of the ticket, lowercase hex: the key name of an OpenSSL-format ticket. */
-  keyName: string;
+  /**
+   * The key name of an OpenSSL-format ticket (its first 16 bytes, lowercase hex); null for any other
+   * shape, whose first bytes name no key (a TLS 1.3 stateful ticket is a 32-byte cache handle: postfix
+   * with tls_session_ticket_cipher empty, test/probe/smtp.test.ts).
+   */
+  keyName: string | null;
   /** 'openssl': key name | IV | AES-CBC | HMAC-SHA256; 'opaque': another shape (e.g. a TLS 1.3 stateful ticket, a Go ticket). */
   format: 'openssl' | 'opaque';
   /** Seconds (ticket_lifetime_hint). */
@@ -115,11 +119,12 @@ export function ticketOf(der: Buffer): { ticket?: IssuedTicket; sessionId: Buffe
   const session = decodeSession(der);
   const ticket = session.ticket;
   if (!ticket || ticket.length === 0) return { sessionId: session.sessionId };
+  const openssl = splitTicket(ticket) !== undefined;
   return {
     sessionId: session.sessionId,
     ticket: {
-      keyName: ticket.subarray(0, 16).toString('hex'),
-      format: splitTicket(ticket) === undefined ? 'opaque' : 'openssl',
+      keyName: openssl ? ticket.subarray(0, 16).toString('hex') : null,
+      format: openssl ? 'openssl' : 'opaque',
       lifetimeHint: session.ticketLifetimeHint ?? 0,
       length: ticket.length,
     },

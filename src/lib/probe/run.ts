@@ -109,7 +109,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeReport> {
         ? { kind: how.offer.kind, from: how.offer.from, keyName: how.offer.keyName, madeFor: how.offer.sni !== c.sni ? how.offer.sni : null }
         : null,
       resumed: c.resumed,
-      ticketKeyNames: c.tickets.map((t) => t.keyName),
+      ticketKeyNames: c.tickets.flatMap((t) => (t.keyName === null ? [] : [t.keyName])),
       tickets: c.tickets.map((t) => ({ ...t })),
       ticketReissued: c.resumed && c.tickets.length > 0,
       sessionId: !how.tickets && c.sessionId !== '' ? c.sessionId : null,

@@ -62,7 +62,7 @@ export function probeText(report: ProbeReport): string {
     r.protocol,
     offerText(r),
     r.offered === null ? '-' : yesNo(r.resumed),
-    r.tickets.length === 0 ? (r.sessionId ? `session ID ${r.sessionId.slice(0, 8)}…` : '-') : r.tickets.map((t) => `${t.format === 'openssl' ? shortKey(t.keyName) : `opaque(${t.length})`}`).join(' '),
+    r.tickets.length === 0 ? (r.sessionId ? `session ID ${r.sessionId.slice(0, 8)}…` : '-') : r.tickets.map((t) => (t.keyName === null ? `opaque(${t.length})` : shortKey(t.keyName))).join(' '),
   ]);
   lines.push(...columns([['#', 'PHASE', 'TARGET', 'PEER', 'SNI', 'PROTOCOL', 'OFFERED', 'RESULT', 'ISSUED'], ...rows]));
   for (const r of report.connections.filter((c) => c.why !== null)) lines.push(`  #${r.index} not resumed: ${r.why}`);

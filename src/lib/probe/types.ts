@@ -23,7 +23,8 @@ export interface OfferRecord {
 }
 
 export interface TicketRecord {
-  keyName: string;
+  /** Lowercase hex for an OpenSSL-format ticket; null for an opaque one (no key name to read). */
+  keyName: string | null;
   format: 'openssl' | 'opaque';
   /** Seconds. */
   lifetimeHint: number;
@@ -40,7 +41,7 @@ export interface ConnectionRecord {
   cipher: string;
   offered: OfferRecord | null;
   resumed: boolean;
-  /** Lowercase hex, one per ticket issued on this connection. */
+  /** Lowercase hex, the key name of each OpenSSL-format ticket issued on this connection (opaque tickets have none). */
   ticketKeyNames: string[];
   tickets: TicketRecord[];
   /** A resumed connection on which the server issued a new ticket. */

@@ -210,8 +210,11 @@ async function probe(target: ProbeTarget, ring: KeyRing, now: number, timeoutMs:
   }
   if (tickets.length === 0) return drift('no-ticket', 'issued no session ticket');
   const current = currentKey(ring).name.toString('hex');
-  const names = [...new Set(tickets.map((t) => t.keyName))];
+  const names = [...new Set(tickets.flatMap((t) => (t.keyName === null ? [] : [t.keyName])))];
   const out: Drift[] = [];
+  // A ticket not in OpenSSL's format names no key (e.g. a 32-byte TLS 1.3 stateful ticket): not under the ring either.
+  const opaque = tickets.find((t) => t.keyName === null);
+  if (opaque) out.push(...drift('foreign-key', `issues ${opaque.length}-byte tickets not in OpenSSL's format: they name no key of the ring`));
   for (const name of names) {
     if (name === current) continue;
     const key = findKey(ring, Buffer.from(name, 'hex'));
