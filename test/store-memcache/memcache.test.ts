@@ -118,6 +118,66 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
     expect(await store.foldl((x, acc: string[]) => [...acc, x.key], [])).toEqual([e.key]);
   });
 
+  it('a fold reads every server at once, each batch in one quiet meta get, and gives what lookups give', async () => {
+    const now = nowSeconds();
+    const written = Array.from({ length: 40 }, (_x, i) => testEntry(100 + i, { salt: SALT, expiresAt: now + 600 }));
+    for (const e of written) await store.update(e);
+    // One session as Apache writes it (no sessctl metadata): its metadata key is a miss.
+    const apacheOnly = testEntry(199, { salt: SALT, vector: '07-server-tls12-dhe-rsa-aes128gcm-alpn' });
+    const apacheKey = `mod_ssl-sess:${apacheOnly.key}`;
+    const apacheHome = memcachedServerIndex(apacheKey, 2);
+    await servers[apacheHome]!.raw(Buffer.concat([Buffer.from(`set ${apacheKey} 0 900 ${apacheOnly.der.length}\r\n`), apacheOnly.der, Buffer.from('\r\n')]), /STORED\r\n/);
+    const keys = [...written.map((e) => e.key), apacheOnly.key];
+    const onServer = (n: number) => keys.filter((k) => memcachedServerIndex(`mod_ssl-sess:${k}`, 2) === n);
+    expect(onServer(0).length).toBeGreaterThan(0);
+    expect(onServer(1).length).toBeGreaterThan(0);
+
+    // memcached's own counters are the judge; each `stats` sent is counted in bytes_read too.
+    const statsSent = [0, 0];
+    const stats = async (n: number) => {
+      statsSent[n]! += 1;
+      const reply = await servers[n]!.raw('stats', /^END\r\n/m);
+      return Object.fromEntries([...reply.matchAll(/^STAT (\S+) (\S+)\r$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    const before = [await stats(0), await stats(1)];
+    statsSent.fill(0);
+
+    let bothCrawling = false;
+    const folded = await store.foldl(async (entry, acc: Map<string, unknown>) => {
+      if (acc.size === 0) {
+        // Still inside the first entry: the other server's dump has started too (an older fold read one server after the other).
+        const deadline = Date.now() + 10_000;
+        while (!bothCrawling && Date.now() < deadline) {
+          const now2 = [await stats(0), await stats(1)];
+          bothCrawling = now2.every((s, n) => s.lru_crawler_starts === before[n]!.lru_crawler_starts + 1);
+        }
+      }
+      acc.set(entry.key, entry);
+      return acc;
+    }, new Map());
+    expect(bothCrawling).toBe(true);
+    const after = [await stats(0), await stats(1)];
+
+    for (const n of [0, 1]) {
+      const mine = onServer(n);
+      const misses = n === apacheHome ? 1 : 0;
+      const delta = (name: string) => after[n]![name]! - before[n]![name]!;
+      // Each session and its metadata asked for once, on the server that holds them.
+      expect(delta('cmd_get'), `server ${n}`).toBe(2 * mine.length);
+      expect(delta('get_hits'), `server ${n}`).toBe(2 * mine.length - misses);
+      expect(delta('get_misses'), `server ${n}`).toBe(misses);
+      expect(delta('lru_crawler_starts'), `server ${n}`).toBe(1);
+      // What was sent: the dump, then one batch of quiet meta gets closed by mn (not `mg KEY v t` a key).
+      const batch = mine.flatMap((k) => [`mod_ssl-sess:${k}`, `sessctl:meta:mod_ssl-sess:${k}`]).map((k) => `mg ${k} v t k q\r\n`).join('');
+      const sent = 'lru_crawler metadump all\r\n'.length + batch.length + 'mn\r\n'.length + statsSent[n]! * 'stats\r\n'.length;
+      expect(delta('bytes_read'), `server ${n}`).toBe(sent);
+    }
+
+    // The same entries as one lookup each.
+    expect([...folded.keys()].sort()).toEqual([...keys].sort());
+    for (const key of keys) expect(folded.get(key), key).toEqual(await store.lookup(key));
+  });
+
   it('counters live in memcached (add, then incr) and are shared', async () => {
     const second = await openStore(url);
     try {

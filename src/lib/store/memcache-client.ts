@@ -1,7 +1,8 @@
 /**
  * A small memcached text-protocol client over node:net, for the memcached
  * backend (memcache.ts). It speaks only what that backend needs: meta get
- * (`mg KEY v t`: value and remaining TTL in one reply, memcached >= 1.6),
+ * (`mg KEY v t`: value and remaining TTL in one reply, memcached >= 1.6;
+ * many keys in one request with quiet mode and a closing `mn`),
  * set/add, delete, incr/decr, and `lru_crawler metadump all`, which the
  * maintained npm clients do not offer. Reference: memcached's doc/protocol.txt.
  *
@@ -58,6 +59,18 @@ export class MemcacheServer {
   /** Meta get: the value and its remaining TTL, or undefined when absent. */
   get(key: string): Promise<MetaValue | undefined> {
     return this.#request(`mg ${key} v t\r\n`, parseMetaGet);
+  }
+
+  /**
+   * Meta get of many keys as one request: `mg KEY v t k q` for each (quiet:
+   * a miss sends nothing; k: the hit names its key) and `mn`, whose `MN`
+   * closes the reply (protocol.txt, "Meta No-Op"). One pending reply and
+   * one write for the batch instead of one of each per key: a fold's values
+   * (memcache.ts) come this way. Keys absent from the map were misses.
+   */
+  getMany(keys: readonly string[]): Promise<Map<string, MetaValue>> {
+    if (keys.length === 0) return Promise.resolve(new Map());
+    return this.#request(`${keys.map((key) => `mg ${key} v t k q\r\n`).join('')}mn\r\n`, metaGetManyParser());
   }
 
   /** set (replace or create); exptime as memcached reads it (relative up to 30 days). */
@@ -272,6 +285,37 @@ const parseMetaGet: ReplyParser<MetaValue | undefined> = (buf) => {
     consumed: head.consumed + size + 2,
   };
 };
+
+/**
+ * The reply to getMany: `VA <size> t<ttl> k<key>\r\n<data>\r\n` per hit, then
+ * `MN\r\n`. The parser keeps its place between calls (the buffer only grows
+ * until the reply is complete), so a large batch is read once, not again per chunk.
+ */
+function metaGetManyParser(): ReplyParser<Map<string, MetaValue>> {
+  const found = new Map<string, MetaValue>();
+  let at = 0;
+  return (buf) => {
+    for (;;) {
+      const end = buf.indexOf(CRLF, at);
+      if (end < 0) return undefined;
+      const head = buf.toString('latin1', at, end);
+      if (head === 'MN') return { value: found, consumed: end + 2 };
+      const m = /^VA (\d+) (.*)$/.exec(head);
+      if (!m) throw new SessctlError(`memcached: unexpected reply to mg: ${head.slice(0, 200)}`);
+      const size = Number(m[1]);
+      if (buf.length < end + 2 + size + 2) return undefined;
+      let key: string | undefined;
+      let ttl = -1;
+      for (const flag of m[2]!.split(' ')) {
+        if (flag.startsWith('k')) key = flag.slice(1);
+        else if (flag.startsWith('t')) ttl = Number(flag.slice(1));
+      }
+      if (key === undefined) throw new SessctlError(`memcached: mg reply without its key: ${head.slice(0, 200)}`);
+      found.set(key, { value: Buffer.from(buf.subarray(end + 2, end + 2 + size)), ttl });
+      at = end + 2 + size + 2;
+    }
+  };
+}
 
 /** `key=<urlencoded> exp=<unix|-1> la=... cas=... fetch=... cls=... size=...` */
 export function parseDumpLine(line: string): DumpedKey | undefined {

@@ -17,7 +17,9 @@
  *
  * What memcached cannot do, and what this backend does instead:
  * - no way to list keys but `lru_crawler metadump all`: foldl and size dump
- *   every server, streaming, and fetch values in pipelined batches;
+ *   every server at once, streaming; foldl asks for each dump batch's values
+ *   in one quiet meta get (`mg ... q` closed by `mn`) while the next batch
+ *   is read (docs/BENCHMARKS.md, bench/redis);
  * - no sets: selectSession folds over the whole cache (O(n), fine for the
  *   client caches this is meant for);
  * - memcached may evict anything under memory pressure, so it keeps no
@@ -39,7 +41,8 @@ import {
   parseMeta,
   remainingTtl,
 } from './apache.js';
-import { MemcacheServer, type MetaValue } from './memcache-client.js';
+import { MemcacheServer, type DumpedKey, type MetaValue } from './memcache-client.js';
+import { merged, quiet } from './merge.js';
 import {
   COUNTER_NAMES,
   Halt,
@@ -157,28 +160,19 @@ export class MemcacheStore implements SessionStore {
   async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
     this.#check();
     let acc = acc0;
-    for (const server of this.#servers) {
-      for await (const dumped of server.dump(BATCH)) {
-        const wanted = dumped.flatMap(({ key: storeKey }) => {
-          const key = keyFromApache(this.#prefix, storeKey);
-          return key === undefined ? [] : [{ storeKey, key }];
-        });
-        const fetched = await Promise.all(wanted.map(({ storeKey }) => Promise.all([server.get(storeKey), server.get(metaKey(storeKey))])));
-        for (let i = 0; i < wanted.length; i++) {
-          const [value, meta] = fetched[i]!;
-          if (value === undefined) continue; // deleted or expired since the dump
-          let entry: Entry;
-          try {
-            entry = this.#entry(wanted[i]!.key, value, meta);
-          } catch (err) {
-            this.#onWarning(`skipping ${wanted[i]!.storeKey} in ${this.url}: ${(err as Error).message}`);
-            continue;
-          }
-          const next = await fn(entry, acc);
+    const batches = this.#servers.length === 1 ? this.#entryBatches(this.#servers[0]!) : merged(this.#servers.map((server) => this.#entryBatches(server)));
+    try {
+      for await (const entries of batches) {
+        for (const entry of entries) {
+          const result = fn(entry, acc);
+          // A synchronous callback (stats, list) costs no promise per entry.
+          const next = result instanceof Promise ? await result : result;
           if (next instanceof Halt) return next.acc;
           acc = next;
         }
       }
+    } finally {
+      await batches.return(undefined);
     }
     return acc;
   }
@@ -193,11 +187,15 @@ export class MemcacheStore implements SessionStore {
 
   async size(): Promise<number> {
     this.#check();
-    let count = 0;
-    for (const server of this.#servers) {
-      for await (const dumped of server.dump(BATCH)) count += dumped.filter(({ key }) => keyFromApache(this.#prefix, key) !== undefined).length;
-    }
-    return count;
+    // Every server's dump at once: Apache's layout spreads the sessions over all of them.
+    const counts = await Promise.all(
+      this.#servers.map(async (server) => {
+        let count = 0;
+        for await (const dumped of server.dump(BATCH)) count += dumped.filter(({ key }) => keyFromApache(this.#prefix, key) !== undefined).length;
+        return count;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async counters(): Promise<Counters> {
@@ -255,6 +253,47 @@ export class MemcacheStore implements SessionStore {
   #serverFor(storeKey: string): MemcacheServer {
     this.#check();
     return this.#servers[memcachedServerIndex(storeKey, this.#servers.length)]!;
+  }
+
+  /**
+   * One server's sessions, a dump batch at a time: each batch's values are
+   * asked for in one getMany while the next batch is read from the dump
+   * (its own connection), so neither waits on the other.
+   */
+  async *#entryBatches(server: MemcacheServer): AsyncGenerator<Entry[]> {
+    const dump = server.dump(BATCH);
+    let previous: Promise<Entry[]> | undefined;
+    try {
+      for await (const dumped of dump) {
+        const batch = quiet(this.#fetch(server, dumped));
+        if (previous !== undefined) yield await previous;
+        previous = batch;
+      }
+      if (previous !== undefined) yield await previous;
+    } finally {
+      // Stopped early (a Halt, an error): the dump's connection is closed, a fetch in flight dropped.
+      await dump.return(undefined);
+    }
+  }
+
+  /** The entries behind one dump batch: each session and its metadata in one getMany; gone since the dump: left out. */
+  async #fetch(server: MemcacheServer, dumped: DumpedKey[]): Promise<Entry[]> {
+    const wanted = dumped.flatMap(({ key: storeKey }) => {
+      const key = keyFromApache(this.#prefix, storeKey);
+      return key === undefined ? [] : [{ storeKey, key }];
+    });
+    const values = await server.getMany(wanted.flatMap(({ storeKey }) => [storeKey, metaKey(storeKey)]));
+    const entries: Entry[] = [];
+    for (const { storeKey, key } of wanted) {
+      const value = values.get(storeKey);
+      if (value === undefined) continue; // deleted or expired since the dump
+      try {
+        entries.push(this.#entry(key, value, values.get(metaKey(storeKey))));
+      } catch (err) {
+        this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
+      }
+    }
+    return entries;
   }
 
   #entry(key: SessionKey, value: MetaValue, meta: MetaValue | undefined): Entry {

@@ -59,6 +59,7 @@ import {
   type SessionStore,
   type StoreCapabilities,
 } from './types.js';
+import { merged, quiet } from './merge.js';
 
 export const DEFAULT_TIMEOUT_MS = 3_000;
 const SCAN_COUNT = 1000;
@@ -597,33 +598,6 @@ export class RedisStore implements SessionStore {
 /** The metadata key for a session key: the hash tag keeps it in the session's cluster slot. */
 export function metaKey(storeKey: string): string {
   return `${SESSCTL_NAMESPACE}meta:{${storeKey}}`;
-}
-
-/** Batches from several sources as each arrives: every master of a cluster is read at once. */
-async function* merged<T>(sources: AsyncGenerator<T>[]): AsyncGenerator<T> {
-  type Next = { source: AsyncGenerator<T>; result: IteratorResult<T> };
-  const pending = new Map<AsyncGenerator<T>, Promise<Next>>();
-  const pull = (source: AsyncGenerator<T>) => pending.set(source, quiet(source.next().then((result) => ({ source, result }))));
-  sources.forEach(pull);
-  try {
-    while (pending.size > 0) {
-      const { source, result } = await Promise.race(pending.values());
-      if (result.done) {
-        pending.delete(source);
-        continue;
-      }
-      pull(source);
-      yield result.value;
-    }
-  } finally {
-    await Promise.allSettled([...pending.keys()].map((source) => source.return(undefined)));
-  }
-}
-
-/** The promise itself, marked as handled: one a fold may abandon must not become an unhandled rejection. */
-function quiet<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
 
 /** Escape Redis glob characters so a prefix matches literally in SCAN MATCH. */
