@@ -3,6 +3,7 @@
  * bench/redis: the Redis backend over a cache the size of a busy Apache fleet's.
  *
  *   npm run build && node bench/redis.mjs [--sessions 1000000] [--concurrency 50] [--seconds 5]
+ *                                         [--backends redis,memcached,cluster] [--runs 1]
  *
  * Starts its own redis-server on a free loopback port, fills it with N
  * sessions in Apache mod_ssl's layout (SETEX mod_ssl-sess:<hex> TTL DER, the
@@ -11,6 +12,12 @@
  *
  *   sessctl stats --json, sessctl list --json   vs  redis-cli --scan | wc -l      (wall, peak RSS)
  *   lookups/s through the backend (lookup())   vs  redis-benchmark -t get        (same concurrency, value size)
+ *
+ * then the same sessions on two memcached servers in Apache's sharded layout
+ * (apr-util's crc32 choice, `set KEY 0 TTL LEN` as mod_socache_memcache writes)
+ * against both servers' `lru_crawler metadump all` read at once through bash's
+ * /dev/tcp, and on a three-master Redis Cluster against `redis-cli --scan` on
+ * every master at once.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,10 +34,14 @@ const arg = (name, fallback) => {
 const SESSIONS = arg('sessions', 1_000_000);
 const CONCURRENCY = arg('concurrency', 50);
 const SECONDS = arg('seconds', 5);
+const RUNS = arg('runs', 1);
+const i0 = process.argv.indexOf('--backends');
+const BACKENDS = new Set((i0 >= 0 ? process.argv[i0 + 1] : 'redis,memcached,cluster').split(','));
 /** A real TLS 1.2 server session as Apache stores it (no client certificate), 153 bytes. */
 const VECTOR = '07-server-tls12-dhe-rsa-aes128gcm-alpn';
 
 const { openStore } = await import(path.join(ROOT, 'dist/lib/store/open.js'));
+const { memcachedServerIndex } = await import(path.join(ROOT, 'dist/lib/store/apache.js'));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -68,7 +79,7 @@ function measure(label, argv) {
 }
 
 /** Fill Redis with `n` Apache-layout sessions through redis-cli --pipe (RESP on stdin). */
-async function fill(port, der, idOffset, n) {
+async function fill(port, der, idOffset, n, wanted = () => true) {
   const child = spawn('redis-cli', ['-p', String(port), '--pipe'], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -82,6 +93,7 @@ async function fill(port, der, idOffset, n) {
     const value = Buffer.from(der);
     id.copy(value, idOffset);
     const key = `mod_ssl-sess:${id.toString('hex')}`;
+    if (!wanted(key)) continue;
     const ttl = String(3600 + (i % 3600));
     const head = `*4\r\n$5\r\nSETEX\r\n$${key.length}\r\n${key}\r\n$${ttl.length}\r\n${ttl}\r\n$${value.length}\r\n`;
     chunks.push(Buffer.from(head), value, Buffer.from('\r\n'));
@@ -129,58 +141,194 @@ function redisBenchmarkGets(port, valueSize, concurrency) {
   return Number(JSON.parse(`[${line}]`)[1]);
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-redis-'));
-const port = await freePort();
-const pidFile = path.join(dir, 'redis.pid');
-execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', pidFile, '--dir', dir, '--logfile', path.join(dir, 'redis.log')]);
-try {
-  for (let i = 0; i < 100; i++) {
+const facts = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.json`), 'utf8'));
+const der = readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.der`));
+const idOffset = der.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
+const bin = path.join(ROOT, 'bin/run.js');
+const row = (r, ref) => `${r.label.padEnd(34)} ${r.wall.toFixed(2).padStart(7)} s  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak RSS  ${(r.wall / ref.wall).toFixed(1).padStart(5)}x reference`;
+
+/** sessctl stats --json and list --json against `reference`, alternating, `runs` times each; counts checked. */
+async function versus(url, reference, runs = RUNS) {
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    const ref = await measure(reference.label, reference.argv);
+    const stats = await measure('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
+    const list = await measure('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
+    const { total } = JSON.parse(stats.head);
+    if (ref.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
+      throw new Error(`counts disagree: reference ${ref.lines}, stats ${total}, list ${list.lines - 2}`);
+    }
+    console.log(row(ref, ref));
+    console.log(row(stats, ref));
+    console.log(row(list, ref));
+    results.push({ ref, stats, list });
+  }
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log(`median of ${runs} ratio(s): stats ${median(results.map((r) => r.stats.wall / r.ref.wall)).toFixed(2)}x, list --json ${median(results.map((r) => r.list.wall / r.ref.wall)).toFixed(2)}x`);
+  return results;
+}
+
+console.log(`bench/redis: ${SESSIONS} sessions of ${der.length} bytes (${VECTOR}); node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at start`);
+
+if (BACKENDS.has('redis')) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-redis-'));
+  const port = await freePort();
+  const pidFile = path.join(dir, 'redis.pid');
+  execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', pidFile, '--dir', dir, '--logfile', path.join(dir, 'redis.log')]);
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        if (execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim() === 'PONG') break;
+      } catch {}
+      await sleep(50);
+    }
+    const url = `redis://127.0.0.1:${port}`;
+
+    console.log(`\nRedis ${execFileSync('redis-server', ['--version']).toString().split(' ')[2]}, Apache's layout`);
+    let t = Date.now();
+    await fill(port, der, idOffset, SESSIONS);
+    const dbsize = Number(execFileSync('redis-cli', ['-p', String(port), 'dbsize']).toString().trim());
+    console.log(`\nfilled ${dbsize} keys with redis-cli --pipe in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+      const scan = await measure('redis-cli --scan | wc -l', ['redis-cli', '-p', String(port), '--scan', '--pattern', 'mod_ssl-sess:*']);
+    const stats = await measure('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
+    const list = await measure('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
+    const { total } = JSON.parse(stats.head);
+    if (scan.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
+      throw new Error(`counts disagree: scan ${scan.lines}, stats ${total}, list ${list.lines - 2}`);
+    }
+      console.log(row(scan, scan));
+    console.log(row(stats, scan));
+    console.log(row(list, scan));
+
+    // Lookups: keys sampled from the cache (every 10th of the first 100k).
+    const keys = [];
+    const id = Buffer.alloc(32, 0x5a);
+    for (let i = 0; i < Math.min(SESSIONS, 100_000); i += 10) {
+      id.writeUInt32BE(Math.imul(i + 1, 2654435761) >>> 0, 0);
+      id.writeUInt32BE(i, 28);
+      keys.push(id.toString('hex'));
+    }
+    const ours = await backendLookups(url, keys, CONCURRENCY, SECONDS);
+    const reference = redisBenchmarkGets(port, der.length, CONCURRENCY);
+    console.log(`${'lookup() through the backend'.padEnd(28)} ${ours.toFixed(0).padStart(8)} lookups/s  (concurrency ${CONCURRENCY}, GET+PTTL+HGETALL pipelined, DER decoded)`);
+    console.log(`${'redis-benchmark -t get'.padEnd(28)} ${reference.toFixed(0).padStart(8)} GETs/s     (-c ${CONCURRENCY} -d ${der.length})`);
+    console.log(`ratio: backend lookups / redis-benchmark GETs = ${(ours / reference).toFixed(2)}`);
+  } finally {
     try {
-      if (execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim() === 'PONG') break;
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
     } catch {}
-    await sleep(50);
+    await sleep(300);
+    rmSync(dir, { recursive: true, force: true });
   }
-  const url = `redis://127.0.0.1:${port}`;
-  const facts = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.json`), 'utf8'));
-  const der = readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.der`));
-  const idOffset = der.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
+}
 
-  console.log(`bench/redis: ${SESSIONS} sessions of ${der.length} bytes (${VECTOR}) in Redis ${execFileSync('redis-server', ['--version']).toString().split(' ')[2]}, Apache's layout; node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at start`);
-  let t = Date.now();
-  await fill(port, der, idOffset, SESSIONS);
-  const dbsize = Number(execFileSync('redis-cli', ['-p', String(port), 'dbsize']).toString().trim());
-  console.log(`\nfilled ${dbsize} keys with redis-cli --pipe in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-
-  const bin = path.join(ROOT, 'bin/run.js');
-  const scan = await measure('redis-cli --scan | wc -l', ['redis-cli', '-p', String(port), '--scan', '--pattern', 'mod_ssl-sess:*']);
-  const stats = await measure('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
-  const list = await measure('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
-  const { total } = JSON.parse(stats.head);
-  if (scan.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
-    throw new Error(`counts disagree: scan ${scan.lines}, stats ${total}, list ${list.lines - 2}`);
-  }
-  const row = (r) => `${r.label.padEnd(28)} ${r.wall.toFixed(2).padStart(7)} s  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak RSS  ${(r.wall / scan.wall).toFixed(1).padStart(5)}x scan time`;
-  console.log(row(scan));
-  console.log(row(stats));
-  console.log(row(list));
-
-  // Lookups: keys sampled from the cache (every 10th of the first 100k).
-  const keys = [];
+/** Two memcached servers, filled in Apache's sharded layout over one pipelined connection each (noreply). */
+async function fillMemcached(ports, n) {
+  const sockets = await Promise.all(ports.map((p) => new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port: p }, () => resolve(socket));
+    socket.once('error', reject);
+  })));
   const id = Buffer.alloc(32, 0x5a);
-  for (let i = 0; i < Math.min(SESSIONS, 100_000); i += 10) {
+  for (let i = 0; i < n; i++) {
     id.writeUInt32BE(Math.imul(i + 1, 2654435761) >>> 0, 0);
     id.writeUInt32BE(i, 28);
-    keys.push(id.toString('hex'));
+    const value = Buffer.from(der);
+    id.copy(value, idOffset);
+    const key = `mod_ssl-sess:${id.toString('hex')}`;
+    const socket = sockets[memcachedServerIndex(key, ports.length)];
+    if (!socket.write(Buffer.concat([Buffer.from(`set ${key} 0 ${3600 + (i % 3600)} ${value.length} noreply\r\n`), value, Buffer.from('\r\n')]))) {
+      await new Promise((r) => socket.once('drain', r));
+    }
   }
-  const ours = await backendLookups(url, keys, CONCURRENCY, SECONDS);
-  const reference = redisBenchmarkGets(port, der.length, CONCURRENCY);
-  console.log(`${'lookup() through the backend'.padEnd(28)} ${ours.toFixed(0).padStart(8)} lookups/s  (concurrency ${CONCURRENCY}, GET+PTTL+HGETALL pipelined, DER decoded)`);
-  console.log(`${'redis-benchmark -t get'.padEnd(28)} ${reference.toFixed(0).padStart(8)} GETs/s     (-c ${CONCURRENCY} -d ${der.length})`);
-  console.log(`ratio: backend lookups / redis-benchmark GETs = ${(ours / reference).toFixed(2)}`);
-} finally {
+  // A last command with a reply: everything before it has been stored.
+  await Promise.all(sockets.map((socket) => new Promise((resolve) => {
+    socket.once('data', resolve);
+    socket.write('mn\r\n');
+  })));
+  for (const socket of sockets) socket.destroy();
+}
+
+if (BACKENDS.has('memcached')) {
+  const mdir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-memcached-'));
+  const ports = [await freePort(), await freePort()];
   try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
-  } catch {}
-  await sleep(300);
-  rmSync(dir, { recursive: true, force: true });
+    for (const p of ports) execFileSync('memcached', ['-d', '-l', '127.0.0.1', '-p', String(p), '-U', '0', '-u', 'root', '-m', '1024', '-P', path.join(mdir, `${p}.pid`)]);
+    await sleep(300);
+    const version = execFileSync('memcached', ['-V']).toString().trim();
+    let t = Date.now();
+    await fillMemcached(ports, SESSIONS);
+    console.log(`\n${version}, two servers, Apache's sharded layout: filled ${SESSIONS} sessions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    // Both servers' key dumps at once, as the reference lister; sed stops at END.
+    const dumpBoth = ports.map((p) => `(exec 3<>/dev/tcp/127.0.0.1/${p}; printf 'lru_crawler metadump all\\r\\n' >&3; sed -u '/^END/q' <&3 | grep '^key=') &`).join(' ') + ' wait';
+    await versus(`memcache://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, { label: 'lru_crawler metadump x2 (/dev/tcp)', argv: ['bash', '-c', dumpBoth] });
+  } finally {
+    for (const p of ports) {
+      try {
+        process.kill(Number(readFileSync(path.join(mdir, `${p}.pid`), 'utf8')), 'SIGTERM');
+      } catch {}
+    }
+    await sleep(300);
+    rmSync(mdir, { recursive: true, force: true });
+  }
+}
+
+/** Redis Cluster's key slot: CRC16 (XMODEM) of the key, modulo 16384 (the keys here have no hash tag). */
+function keySlot(key) {
+  let crc = 0;
+  for (let i = 0; i < key.length; i++) {
+    crc ^= key.charCodeAt(i) << 8;
+    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+if (BACKENDS.has('cluster')) {
+  const cdir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-cluster-'));
+  const ports = [];
+  while (ports.length < 3) {
+    const p = await freePort();
+    if (p + 10000 < 65536 && !ports.includes(p)) ports.push(p);
+  }
+  try {
+    for (const p of ports) {
+      execFileSync('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', path.join(cdir, `${p}.pid`), '--dir', cdir, '--logfile', path.join(cdir, `${p}.log`), '--cluster-enabled', 'yes', '--cluster-config-file', path.join(cdir, `nodes-${p}.conf`), '--cluster-node-timeout', '5000']);
+    }
+    for (const p of ports) {
+      for (let i = 0; i < 100; i++) {
+        try {
+          if (execFileSync('redis-cli', ['-p', String(p), 'ping']).toString().trim() === 'PONG') break;
+        } catch {}
+        await sleep(50);
+      }
+    }
+    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    for (const p of ports) {
+      for (let i = 0; i < 400 && !execFileSync('redis-cli', ['-p', String(p), 'cluster', 'info']).toString().includes('cluster_state:ok'); i++) await sleep(50);
+    }
+    // Which master holds which slots, from CLUSTER NODES: "<id> <ip:port@bus> <flags> ... <from-to>...".
+    const owner = new Int32Array(16384);
+    for (const line of execFileSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'nodes']).toString().trim().split('\n')) {
+      const fields = line.split(' ');
+      const p = Number(/:(\d+)@/.exec(fields[1])[1]);
+      for (const range of fields.slice(8)) {
+        const [from, to = from] = range.split('-').map(Number);
+        for (let slot = from; slot <= to; slot++) owner[slot] = p;
+      }
+    }
+    let t = Date.now();
+    await Promise.all(ports.map((p) => fill(p, der, idOffset, SESSIONS, (key) => owner[keySlot(key)] === p)));
+    const counts = ports.map((p) => Number(execFileSync('redis-cli', ['-p', String(p), 'dbsize']).toString().trim()));
+    console.log(`\nRedis Cluster, three masters: filled ${counts.join(' + ')} keys in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const scanAll = ports.map((p) => `redis-cli -p ${p} --scan --pattern 'mod_ssl-sess:*' &`).join(' ') + ' wait';
+    await versus(`redis://${ports.map((p) => `127.0.0.1:${p}`).join(',')}?cluster=1`, { label: 'redis-cli --scan x3 masters', argv: ['bash', '-c', scanAll] });
+  } finally {
+    for (const p of ports) {
+      try {
+        process.kill(Number(readFileSync(path.join(cdir, `${p}.pid`), 'utf8')), 'SIGTERM');
+      } catch {}
+    }
+    await sleep(300);
+    rmSync(cdir, { recursive: true, force: true });
+  }
 }
