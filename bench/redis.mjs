@@ -163,7 +163,7 @@ async function versus(url, reference, runs = RUNS) {
     console.log(row(list, ref));
     results.push({ ref, stats, list });
   }
-  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const median = (xs) => (xs.sort((a, b) => a - b), (xs[Math.floor((xs.length - 1) / 2)] + xs[Math.ceil((xs.length - 1) / 2)]) / 2);
   console.log(`median of ${runs} ratio(s): stats ${median(results.map((r) => r.stats.wall / r.ref.wall)).toFixed(2)}x, list --json ${median(results.map((r) => r.list.wall / r.ref.wall)).toFixed(2)}x`);
   return results;
 }
