@@ -3,6 +3,6 @@
  * cluster.ts: it waits for its configuration from the primary over IPC.
  */
 import { runWorker } from './cluster.js';
-import { defaultLog } from './server.js';
+import { defaultLog } from './log.js';
 
 runWorker(defaultLog);
