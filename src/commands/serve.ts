@@ -43,15 +43,16 @@ ${EXIT_CODES_HELP}`;
     const { flags } = await this.parse(Serve);
     const { host, port } = parseListen(flags.listen);
     const settings = this.storeSettings({ store: flags.store, 'token-file': flags['token-file'], ca: flags.ca });
-    const url = settings.url;
-    if (/^https?:/i.test(url)) throw usageError('the backing store cannot be another sessctl daemon: give a cache file, memory: or redis://');
+    const { parseStoreUrl } = await import('../lib/store/url.js');
+    const store = parseStoreUrl(settings.url);
+    if (store.backend === 'daemon') throw usageError('the backing store cannot be another sessctl daemon: give a cache file, memory: or redis://');
     if (flags['no-auth'] && flags['token-file'] !== undefined) throw usageError('--no-auth and --token-file contradict each other');
 
     const { serveUntilSignalled } = await import('../lib/daemon/run.js');
     return serveUntilSignalled({
       host,
       port,
-      storeUrl: url,
+      store,
       ...(settings.ca === undefined ? {} : { ca: settings.ca }),
       tokenFile: flags['no-auth'] ? undefined : settings.tokenFile,
       noAuth: flags['no-auth'],

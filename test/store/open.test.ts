@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, SessctlError } from '../../src/lib/errors.js';
 import { resolveStoreUrl, defaultStorePath } from '../../src/lib/store/location.js';
 import { openStore, redactUrl } from '../../src/lib/store/open.js';
+import { parseStoreUrl } from '../../src/lib/store/url.js';
 import { testEntry } from '../helpers/entries.js';
 import { requireTool, tempDir } from '../helpers/env.js';
 import { startRedis, type RedisServer } from '../helpers/servers.js';
@@ -123,6 +124,37 @@ describe.skipIf(!requireTool('redis-server', 'redis-server'))('a store URL with 
     } finally {
       await store.terminate();
     }
+  });
+});
+
+describe('parseStoreUrl', () => {
+  it('names the backend and the parts sessctl reads, as plain data that survives JSON (serve --workers hands it on)', () => {
+    const cases = [
+      parseStoreUrl('memory:'),
+      parseStoreUrl('file:/var/cache/s.db?mmap=1M'),
+      parseStoreUrl('/var/cache/s.db'),
+      parseStoreUrl('HTTPS://127.0.0.1:7420'),
+      parseStoreUrl('rediss://:pw@127.0.0.1:6380'),
+      parseStoreUrl('memcache://127.0.0.1:11211'),
+    ];
+    expect(cases).toEqual([
+      { backend: 'memory', url: 'memory:' },
+      { backend: 'file', url: 'file:/var/cache/s.db?mmap=1M', file: '/var/cache/s.db', mmapBytes: 1024 * 1024 },
+      { backend: 'file', url: '/var/cache/s.db', file: '/var/cache/s.db' },
+      { backend: 'daemon', url: 'HTTPS://127.0.0.1:7420' },
+      { backend: 'redis', url: 'rediss://:pw@127.0.0.1:6380' },
+      { backend: 'memcached', url: 'memcache://127.0.0.1:11211' },
+    ]);
+    expect(JSON.parse(JSON.stringify(cases))).toEqual(cases);
+  });
+
+  it('openStore takes the parse as it is: the file it names, not the URL text again', async () => {
+    const file = path.join(tmp.dir, 'parsed.db');
+    const store = await openStore({ backend: 'file', url: 'shown-only', file }, { create: true });
+    expect(store.kind).toBe('file');
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync('shown-only')).toBe(false);
+    await store.terminate();
   });
 });
 

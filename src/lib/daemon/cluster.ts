@@ -62,11 +62,11 @@ export async function serveWithWorkers(
   log: (event: LogEvent) => void,
   stop: Promise<NodeJS.Signals>,
 ): Promise<{ url: string; store: string }> {
+  if (config.store.backend === 'memory') throw usageError('--workers needs a store the workers can share (a cache file or redis://), not memory:');
   // Fail here, with one line, rather than in N workers.
-  const probe = await openStore(config.storeUrl, { ...(config.ca === undefined ? {} : { ca: config.ca }), onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }) });
+  const probe = await openStore(config.store, { ...(config.ca === undefined ? {} : { ca: config.ca }), onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }) });
   const kind = probe.kind;
   await probe.terminate();
-  if (kind === 'memory') throw usageError('--workers needs a store the workers can share (a cache file or redis://), not memory:');
 
   // The primary holds the port; connections wait (unread) until a worker takes them.
   const listener = net.createServer({ pauseOnConnect: true });

@@ -6,13 +6,16 @@ import { readFileSync, statSync } from 'node:fs';
 import { SessctlError, usageError } from '../errors.js';
 import { readToken } from '../token.js';
 import { isLoopback } from '../store/daemon-protocol.js';
-import { defaultLog, type DaemonLimits, type LogEvent } from './server.js';
+import type { StoreLocation } from '../store/url.js';
+import { defaultLog, type LogEvent } from './log.js';
+import type { DaemonLimits } from './server.js';
 import { runDaemon, type DaemonConfig } from './start.js';
 
 export interface ServeOptions {
   host: string;
   port: number;
-  storeUrl: string;
+  /** The backing store, parsed (store/url.ts). */
+  store: StoreLocation;
   /** CA for a rediss:// backing store. */
   ca?: string;
   tokenFile?: string;
@@ -56,7 +59,7 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<ServeR
   const config: DaemonConfig = {
     host: options.host,
     port: options.port,
-    storeUrl: options.storeUrl,
+    store: options.store,
     ...(options.ca === undefined ? {} : { ca: options.ca }),
     ...(token === undefined ? {} : { token }),
     ...(tls === undefined ? {} : { tls }),

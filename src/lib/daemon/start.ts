@@ -4,13 +4,15 @@
  * by each worker of `serve --workers N` (cluster.ts), so neither imports the other.
  */
 import { openStore } from '../store/open.js';
+import type { StoreLocation } from '../store/url.js';
 import { startDaemon, type Daemon, type DaemonLimits, type DaemonOptions, type LogEvent, type TlsFiles } from './server.js';
 
 /** Everything a daemon process needs, files read: what the primary hands each worker. */
 export interface DaemonConfig {
   host: string;
   port: number;
-  storeUrl: string;
+  /** The backing store, parsed once (store/url.ts); plain data, so it travels to workers as JSON. */
+  store: StoreLocation;
   ca?: string;
   token?: string;
   tls?: TlsFiles;
@@ -25,7 +27,7 @@ export async function runDaemon(
   log: (event: LogEvent) => void,
   extra: Pick<DaemonOptions, 'peerMetrics' | 'listen'> = {},
 ): Promise<{ daemon: Daemon; storeUrl: string; stop(): Promise<void> }> {
-  const store = await openStore(config.storeUrl, {
+  const store = await openStore(config.store, {
     ...(config.ca === undefined ? {} : { ca: config.ca }),
     onWarning: (message) => log({ level: 'warn', event: 'store_warning', message }),
   });
