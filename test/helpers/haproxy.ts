@@ -4,10 +4,10 @@
  * behind a load balancer does.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findTool, freePort } from './env.js';
-import { listening, waitFor } from './servers.js';
+import { listening, stopByPidFile, waitFor } from './servers.js';
 
 export interface TcpBalancer {
   port: number;
@@ -39,21 +39,8 @@ ${backendPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
   );
   execFileSync(haproxy, ['-f', conf], { stdio: 'pipe' });
   await waitFor(`haproxy on ${port}`, () => listening(port));
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   return {
     port,
-    async stop() {
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (!pid || !alive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      await waitFor(`haproxy ${pid} to exit`, () => !alive(pid), 10_000);
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }

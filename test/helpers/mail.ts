@@ -7,10 +7,10 @@
  * connection, each with its own OpenSSL context and so its own ticket key).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findTool, freePort } from './env.js';
-import { listening, waitFor } from './servers.js';
+import { listening, stopByPidFile, waitFor } from './servers.js';
 
 export interface Dovecot {
   imapPort: number;
@@ -76,23 +76,9 @@ service stats {
   execFileSync(dovecot, ['-c', conf], { stdio: 'ignore' });
   await waitFor(`dovecot on ${imapPort} and ${pop3Port}`, async () => (await listening(imapPort)) && (await listening(pop3Port)));
   const pidFile = p('run/master.pid');
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   return {
     imapPort,
     pop3Port,
-    async stop() {
-      if (!existsSync(pidFile)) return;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (!pid || !alive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      await waitFor(`dovecot ${pid} to exit`, () => !alive(pid), 10_000);
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }

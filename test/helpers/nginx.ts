@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findTool, freePort } from './env.js';
-import { listening, waitFor } from './servers.js';
+import { listening, stopByPidFile, waitFor } from './servers.js';
 
 export interface NginxServer {
   port: number;
@@ -75,14 +75,6 @@ ${servers.join('\n')}
       return undefined;
     }
   };
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   return {
     port,
     dir,
@@ -96,11 +88,6 @@ ${servers.join('\n')}
         return now.length > 0 && now.every((w) => !before.includes(w));
       });
     },
-    async stop() {
-      const pid = masterPid();
-      if (pid === undefined || !alive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      await waitFor(`nginx ${pid} to exit`, () => !alive(pid), 10_000);
-    },
+    stop: () => stopByPidFile(p('nginx.pid')),
   };
 }

@@ -28,7 +28,7 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -44,7 +44,7 @@ function readPid(file: string): number | undefined {
 }
 
 /** SIGTERM the process in `pidFile` and wait until it is gone (SIGKILL after 5 s). */
-async function stopByPidFile(pidFile: string): Promise<void> {
+export async function stopByPidFile(pidFile: string): Promise<void> {
   const pid = readPid(pidFile);
   if (pid === undefined || !alive(pid)) return;
   process.kill(pid, 'SIGTERM');
