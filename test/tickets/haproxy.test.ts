@@ -2,14 +2,13 @@
  * Debian's HAProxy with tls-ticket-keys written by `rotate-keys --write
  * haproxy:FILE`, rotated at runtime through its stats socket.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haproxyCommand, showTlsKeys } from '../../src/lib/tickets/haproxy-socket.js';
 import { currentKey, decodeRing, nextKey, type KeyRing } from '../../src/lib/tickets/ring.js';
-import { findTool, freePort, requireTool, runCli, tempDir } from '../helpers/env.js';
-import { handshake, makeCertificate, ticketKeyName, waitFor } from './tls-probe.js';
+import { requireTool, runCli, tempDir } from '../helpers/env.js';
+import { handshake, startHaproxy, ticketKeyName, type HaproxyWithKeys } from './tls-probe.js';
 
 const hasHaproxy = requireTool('haproxy', 'haproxy') && requireTool('openssl', 'openssl');
 
@@ -17,53 +16,22 @@ describe.skipIf(!hasHaproxy)('HAProxy follows rotate-keys', () => {
   const tmp = tempDir('sessctl-haproxy-');
   const dir = tmp.dir;
   const p = (name: string): string => path.join(dir, name);
-  const socket = p('admin.sock');
+  const socket = p('haproxy.sock'); // where startHaproxy puts its admin socket
   let port = 0;
   const ring = (): KeyRing => decodeRing(readFileSync(p('ring.json')), 'ring.json');
   const names = (keys: Buffer[]): string[] => keys.map((k) => k.subarray(0, 16).toString('hex'));
   const hex = (b: Buffer): string => b.toString('hex');
 
+  let haproxy: HaproxyWithKeys | undefined;
+
   beforeAll(async () => {
-    port = await freePort();
-    const { combined } = makeCertificate(dir);
     expect((await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'haproxy:tls.keys'], { cwd: dir })).code).toBe(0);
-    writeFileSync(
-      p('haproxy.cfg'),
-      `global
-  stats socket ${socket} mode 600 level admin
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 5s
-  timeout server 5s
-frontend tls
-  bind 127.0.0.1:${port} ssl crt ${combined} tls-ticket-keys ${p('tls.keys')} ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2
-  http-request return status 200 content-type text/plain string ok
-`,
-    );
-    execFileSync(findTool('haproxy') ?? 'haproxy', ['-D', '-q', '-f', p('haproxy.cfg'), '-p', p('haproxy.pid')], { stdio: 'pipe' });
-    await waitFor('the HAProxy socket', () => {
-      try {
-        return readFileSync(p('haproxy.pid'), 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    });
-    await waitFor('HAProxy to listen', () => {
-      try {
-        return handshake(port) === 'New';
-      } catch {
-        return false;
-      }
-    });
+    haproxy = await startHaproxy(dir, p('tls.keys'));
+    port = haproxy.port;
   });
 
   afterAll(() => {
-    try {
-      process.kill(Number(readFileSync(p('haproxy.pid'), 'utf8').trim()), 'SIGTERM');
-    } catch {
-      // not running
-    }
+    haproxy?.stop();
     tmp.cleanup();
   });
 
