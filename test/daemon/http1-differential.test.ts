@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/lib/daemon/server.js';
 import { readRequestHead, Refusal, type RequestHead } from '../../src/lib/daemon/http1.js';
 import { RequestOracle, type LlhttpRequest } from '../helpers/llhttp.js';
+import { mutated } from '../helpers/mutate.js';
 
 /** The methods the daemon's router serves; it answers any other with 405 before the store (server.ts). */
 const SERVED = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE']);
@@ -102,17 +103,7 @@ const wellFormed = fc
   .map(([m, t, v, hs, b]) => `${m} ${t} ${v}\r\nHost: x\r\n${hs.filter((h) => h !== 'Host: x').map((h) => `${h}\r\n`).join('')}Content-Length: ${b.length}\r\n\r\n${b}`);
 
 const INTERESTING = ['\r', '\n', '\r\n', '\u0000', ' ', '\t', ':', ',', '\u007f', '\u0080', '\u00ff', '0', '9', 'a', 'G', '/', '\u0001'];
-const mutation = fc.tuple(fc.constantFrom('insert', 'replace', 'delete'), fc.nat(), fc.constantFrom(...INTERESTING));
-const mutatedRequest = fc.tuple(wellFormed, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([request, mutations]) => {
-  let s = request;
-  for (const [kind, at, text] of mutations) {
-    const i = at % (s.length + 1);
-    if (kind === 'insert') s = s.slice(0, i) + text + s.slice(i);
-    else if (kind === 'replace') s = s.slice(0, i) + text + s.slice(i + 1);
-    else s = s.slice(0, i) + s.slice(i + 1);
-  }
-  return Buffer.from(s, 'latin1');
-});
+const mutatedRequest = mutated(wellFormed, INTERESTING);
 
 /** Requests the differential runs found wrong once: kept so they stay right. */
 const REGRESSIONS: string[] = [
