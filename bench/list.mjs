@@ -5,11 +5,12 @@
 // read and dropped (as `| less` would). Target: table within 1.5x of --json.
 // Run after `npm run build`: node bench/list.mjs [--sessions 100000] [--runs 5]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { entry } from './sessions.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { sessions: { type: 'string', default: '100000' }, runs: { type: 'string', default: '5' } } });
@@ -17,28 +18,10 @@ const SESSIONS = Number(args.sessions);
 const RUNS = Number(args.runs);
 
 const { FileStore } = await import(path.join(ROOT, 'dist/lib/store/file.js'));
-const VECTOR = '07-server-tls12-dhe-rsa-aes128gcm-alpn';
-const vectorDer = readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.der`));
-const facts = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.json`), 'utf8'));
-const idOffset = vectorDer.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
-const now = Math.floor(Date.now() / 1000);
 const SNIS = ['shop.example.com', 'login.corp.test', 'cdn.shared-demo.test', undefined];
-
-function entry(n) {
-  const id = Buffer.alloc(32, 0x3c);
-  id.writeUInt32BE(Math.imul(n + 1, 2654435761) >>> 0, 0);
-  id.writeUInt32BE(n, 4);
-  const der = Buffer.from(vectorDer);
-  id.copy(der, idOffset);
-  const sni = SNIS[n % SNIS.length];
-  return {
-    key: id.toString('hex'), role: n % 7 === 0 ? 'client' : 'server', der, createdAt: facts.time, insertedAt: now,
-    expiresAt: now - 600 + (n % 86_400), protocol: facts.protocol, cipher: facts.cipher.openssl_name, alpn: facts.alpn,
-    ...(sni === undefined ? {} : { sni }), hasTicket: false,
-  };
-}
+const entryOf = (n) => entry(n, { role: n % 7 === 0 ? 'client' : 'server', sni: SNIS[n % SNIS.length] });
 function* entries(from, to) {
-  for (let n = from; n < to; n++) yield entry(n);
+  for (let n = from; n < to; n++) yield entryOf(n);
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-list-'));

@@ -7,12 +7,13 @@
 //
 // Prints a Markdown section for docs/BENCHMARKS.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { entry, keyOf, vectorDer, VECTOR } from './sessions.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -28,33 +29,8 @@ const INSERTS = Number(args.inserts);
 
 const { FileStore } = await import(path.join(ROOT, 'dist/lib/store/file.js'));
 
-// --- Sessions: a real server-side vector (153 bytes of DER) with distinct ids.
-const VECTOR = '07-server-tls12-dhe-rsa-aes128gcm-alpn';
-const vectorDer = readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.der`));
-const facts = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.json`), 'utf8'));
-const idOffset = vectorDer.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
 const now = Math.floor(Date.now() / 1000);
 
-/** Session id n: a scrambled prefix (ids are random on the wire, so inserts hit the B-tree everywhere). */
-function sessionId(n) {
-  const id = Buffer.alloc(32, 0x3c);
-  id.writeUInt32BE(Math.imul(n + 1, 2654435761) >>> 0, 0);
-  id.writeUInt32BE(n, 4);
-  return id;
-}
-const keyOf = (n) => sessionId(n).toString('hex');
-
-function entry(n) {
-  const id = sessionId(n);
-  const der = Buffer.from(vectorDer);
-  id.copy(der, idOffset);
-  return {
-    key: id.toString('hex'), role: 'server', der, createdAt: facts.time, insertedAt: now,
-    // Spread expiries over a day so stats has something to bucket; some already expired.
-    expiresAt: now - 600 + (n % 86_400),
-    protocol: facts.protocol, cipher: facts.cipher.openssl_name, alpn: facts.alpn, hasTicket: false,
-  };
-}
 function* entries(from, to) {
   for (let n = from; n < to; n++) yield entry(n);
 }
