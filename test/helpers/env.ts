@@ -3,7 +3,7 @@
  * loopback ports, temporary directories, and running the built CLI.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,4 +94,25 @@ export function runCli(
     child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
+}
+
+let nobodyBin: string | undefined;
+
+/**
+ * bin/run.js where the user nobody (uid 65534) can run it: the checkout itself
+ * when nobody can reach it, else a hard-linked copy of what the CLI needs in a
+ * 0755 temp directory (a clone under a 0700 directory, as `mktemp -d` makes,
+ * is out of nobody's reach). Removed when the test process exits.
+ */
+export function binForNobody(): string {
+  if (nobodyBin !== undefined) return nobodyBin;
+  const bin = path.join(ROOT, 'bin/run.js');
+  if (spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', bin]).status === 0) return (nobodyBin = bin);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-nobody-root-'));
+  chmodSync(dir, 0o755);
+  for (const part of ['bin', 'dist', 'node_modules', 'package.json', 'oclif.manifest.json']) {
+    if (spawnSync('cp', ['-al', path.join(ROOT, part), dir]).status !== 0) spawnSync('cp', ['-a', path.join(ROOT, part), dir]);
+  }
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return (nobodyBin = path.join(dir, 'bin/run.js'));
 }

@@ -7,12 +7,13 @@
  * need root.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/lib/store/file.js';
 import { testEntry } from '../helpers/entries.js';
-import { ROOT, VECTORS, runCli, tempDir, type CliResult } from '../helpers/env.js';
+import { binForNobody, ROOT, VECTORS, runCli, tempDir, type CliResult } from '../helpers/env.js';
 
 const PEM = path.join(VECTORS, '01-client-tls12-ecdhe-rsa-aes256gcm-sni-ticket.pem');
 const ID = 'f59379243e20337d14a6faa62341acd7f42016e59f6d940a45b9defe2f4187c8';
@@ -67,7 +68,7 @@ describe('a read-only command creates and changes nothing', () => {
 /** Run the built CLI as the user nobody (uid 65534), as runCli runs it as this one. */
 function runAsNobody(args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(ROOT, 'bin/run.js'), ...args], {
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binForNobody(), ...args], {
       cwd: '/',
       env: { PATH: process.env.PATH, HOME: '/nonexistent', NO_COLOR: '1', OCLIF_SKIP_NEW_VERSION_CHECK: 'true', SESSCTL_CONFIG: '/nonexistent/config.json' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,7 +132,13 @@ describe.skipIf(!isRoot)("another user's cache file (mode 0644), read by nobody"
     ['remove', ['remove', ID, '--store', 'FILE']],
     ['flush', ['flush', '--all', '--yes', '--store', 'FILE']],
   ])('%s says "permission denied", in one line, exit 1', async (_name, args) => {
-    const r = await runAsNobody(args.map((a) => (a === 'FILE' ? file : a)));
+    // The session file where nobody can read it (the checkout may sit under a 0700 directory).
+    const readable = mkdtempSync(path.join(tmpdir(), 'sessctl-readonly-pem-'));
+    chmodSync(readable, 0o755);
+    copyFileSync(PEM, path.join(readable, 'session.pem'));
+    chmodSync(path.join(readable, 'session.pem'), 0o644);
+    const r = await runAsNobody(args.map((a) => (a === 'FILE' ? file : a === PEM ? path.join(readable, 'session.pem') : a)));
+    rmSync(readable, { recursive: true, force: true });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^(sessctl: warning: .*\n)?sessctl: cannot open session cache .*: permission denied \(this user may not write it\)\n$/);
   });

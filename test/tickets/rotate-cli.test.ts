@@ -12,7 +12,7 @@ import { haproxyFile } from '../../src/lib/tickets/formats/haproxy.js';
 import { nginxKeyBytes } from '../../src/lib/tickets/formats/nginx.js';
 import { nameHmacAes } from '../../src/lib/tickets/formats/layout.js';
 import { currentKey, decodeRing, nextKey, previousKeys, type KeyRing } from '../../src/lib/tickets/ring.js';
-import { findTool, ROOT, runCli, tempDir } from '../helpers/env.js';
+import { binForNobody, findTool, ROOT, runCli, tempDir } from '../helpers/env.js';
 
 const tmp = tempDir('sessctl-rotate-');
 afterAll(() => tmp.cleanup());
@@ -198,7 +198,7 @@ describe('rotate-keys', () => {
         chmodSync(home, 0o777);
         mkdirSync(path.join(home, 'ro'), { mode: 0o755 }); // root's: nobody cannot write in it
         const asNobody = (args: string[]) =>
-          spawnSync(runuser!, ['-u', 'nobody', '--', process.execPath, path.join(ROOT, 'bin/run.js'), 'rotate-keys', '--ring', 'ring.json', ...args], {
+          spawnSync(runuser!, ['-u', 'nobody', '--', process.execPath, binForNobody(), 'rotate-keys', '--ring', 'ring.json', ...args], {
             cwd: home,
             encoding: 'utf8',
             timeout: 30_000,
