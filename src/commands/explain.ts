@@ -33,6 +33,7 @@ times are ISO 8601 UTC, durations seconds, no secrets.
 
 Reason codes: live-in-store, ticket-key-live (resumes); nothing-to-offer,
 client-expired, not-in-store, not-a-server-session, expired, context-mismatch, master-key-mismatch, ticket-key-unknown,
+ticket-key-not-held (a key of the window that rotate-keys could not give the servers of an output: nginx:DIR's three files),
 ticket-key-retired, ticket-mac-invalid, ticket-undecryptable (will not resume); no-store, no-ring, ticket-format-unknown,
 unreadable-session (cannot tell).
 
@@ -81,11 +82,10 @@ shortened id that fits none), ${EXIT_WILL_NOT_RESUME} will not resume, ${EXIT_UN
     if (ringFile !== undefined) {
       // Loaded only when asked: the rotation code (formats, locks, sockets) is not needed otherwise.
       const { fileRing } = await import('../lib/tickets/ring-storage.js');
-      const { heldRing } = await import('../lib/tickets/ring.js');
       const read = await fileRing(ringFile, { onWarning: (m) => this.warnLine(m) }).read();
       if (read === undefined) throw new NotFoundError(`no ticket-key ring at ${ringFile}`);
-      // Judged by the keys the servers hold: a key of the window that an output could not give them resumes nothing there.
-      ring = { name: ringFile, ring: heldRing(read) };
+      // Judged by the keys the servers hold: a key of the window that an output could not give them (notHeldBy) resumes nothing there.
+      ring = { name: ringFile, ring: read };
     }
 
     let id: string | undefined;

@@ -38,7 +38,7 @@ The certificate is verified (against --ca, or Node's roots); --insecure probes a
 --json prints {verdict: "resumes" | "broken" | "cannot-tell", message, targets, connections: [{index, phase, target, peer,
 sni, protocol, cipher, offered: null | {kind: "ticket" | "session-id", from, keyName, madeFor}, resumed, ticketKeyNames,
 tickets: [{keyName (null when format is "opaque"), format, lifetimeHint, length}], ticketReissued, sessionId, verified,
-why}], keyGroups: [{keyName, connections, targets, ring, lifetimeHints, offered, resumed}], ticket: {offered, resumed}, sessionId: {offered, resumed},
+why}], keyGroups: [{keyName, connections, targets, ring, notHeldBy, lifetimeHints, offered, resumed}], ticket: {offered, resumed}, sessionId: {offered, resumed},
 matrix: [{from, to, ticket, sessionId}], crossName: [{target, from, to, kind, resumed}], findings: [{code, breaks, message}],
 ring, reuseAfter}. --prometheus FILE writes the figures for node_exporter's textfile collector (atomically, mode 0644).
 

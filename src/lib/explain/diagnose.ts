@@ -152,6 +152,10 @@ export function diagnose(input: DiagnosisInput): Explanation {
       notes.push(say.retiredKeyStillHeld());
       return;
     }
+    if (found.notHeldBy) {
+      blocking.push(say.ticketKeyNotHeld(keyName, found.state as 'current' | 'next' | 'previous', found.notHeldBy));
+      return;
+    }
     if (inspection.mac === 'invalid') {
       blocking.push(say.ticketMacInvalid(keyName));
       return;

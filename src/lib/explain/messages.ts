@@ -75,6 +75,12 @@ export const say = {
     message: `the ticket's key ${keyName} is not in the ring ${ringName}: it was issued under another ring's key, or under one dropped at a rotation`,
   }),
 
+  /** A key of the decrypt window that some outputs could not give their servers (the ring's notHeldBy, docs/TICKET-KEYS.md). */
+  ticketKeyNotHeld: (keyName: string, state: 'current' | 'next' | 'previous', outputs: string[]): Finding => ({
+    code: 'ticket-key-not-held',
+    message: `the ticket's key ${keyName} is the ring's ${state} key, but the servers of ${outputs.join(', ')} were not given it (fewer key slots than the decrypt window): they give the ticket a full handshake`,
+  }),
+
   ticketKeyRetired: (keyName: string, until: number, now: number): Finding => ({
     code: 'ticket-key-retired',
     message: `the ticket's key ${keyName} is retired: its decrypt window ended at ${ago(until, now)}`,

@@ -13,7 +13,7 @@ export type Verdict = 'resumes' | 'will-not-resume' | 'undetermined';
  *   resumes:          live-in-store, ticket-key-live
  *   will-not-resume:  nothing-to-offer, client-expired, not-in-store, not-a-server-session,
  *                     expired, context-mismatch, master-key-mismatch, ticket-key-unknown,
- *                     ticket-key-retired, ticket-mac-invalid, ticket-undecryptable
+ *                     ticket-key-not-held, ticket-key-retired, ticket-mac-invalid, ticket-undecryptable
  *   undetermined:     no-store, no-ring, ticket-format-unknown, unreadable-session
  * Notes (never decisive): context-not-checked, tls13-stateful-ticket, tls13-by-session-id,
  *   ticket-skips-store, ticket-renewed, retired-key-still-held.
@@ -29,6 +29,7 @@ export type ReasonCode =
   | 'context-mismatch'
   | 'master-key-mismatch'
   | 'ticket-key-unknown'
+  | 'ticket-key-not-held'
   | 'ticket-key-retired'
   | 'ticket-mac-invalid'
   | 'ticket-undecryptable'

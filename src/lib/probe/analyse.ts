@@ -6,7 +6,8 @@
  *                ticket keys, split session caches, a target's sessions not
  *                resuming on another), nothing resumes although the server
  *                issues tickets or session IDs, a backend encrypting under a
- *                key the ring calls previous/retired or does not hold, a
+ *                key the ring calls previous/retired or does not hold, or
+ *                one that some output's servers were not given, a
  *                session that stops resuming after --reuse-after, or a
  *                session resumed under another server name;
  *   resumes:     every ticket resumes wherever it is offered, or (no tickets)
@@ -38,6 +39,7 @@ const PRIORITY: FindingCode[] = [
   'cross-name-resumed',
   'split-ticket-keys',
   'ring-previous',
+  'ring-not-held',
   'ring-retired',
   'ring-unknown',
   'ticket-resumes-somewhere',
@@ -60,9 +62,12 @@ function tally(records: ConnectionRecord[], kind: 'ticket' | 'session-id'): Tall
   return { offered: offered.length, resumed: offered.filter((r) => r.resumed).length };
 }
 
-function ringState(ring: KeyRing, keyName: string, now: number): RingState {
+/** The key's state in the ring, and the outputs not given it (as `get --ring` says it: only for a key still in the window). */
+function ringState(ring: KeyRing, keyName: string, now: number): { ring: RingState; notHeldBy: string[] | null } {
   const key = findKey(ring, Buffer.from(keyName, 'hex'));
-  return key === undefined ? 'unknown' : keyState(ring, key, now);
+  if (key === undefined) return { ring: 'unknown', notHeldBy: null };
+  const state = keyState(ring, key, now);
+  return { ring: state, notHeldBy: state !== 'retired' && key.notHeldBy?.length ? key.notHeldBy : null };
 }
 
 export function keyGroups(records: ConnectionRecord[], ring: KeyRing | undefined, now: number): KeyGroup[] {
@@ -71,7 +76,7 @@ export function keyGroups(records: ConnectionRecord[], ring: KeyRing | undefined
     for (const name of new Set(r.tickets.flatMap((t) => (t.keyName === null ? [] : [t.keyName])))) {
       let g = groups.get(name);
       if (!g) {
-        g = { keyName: name, connections: 0, targets: [], ring: ring === undefined ? null : ringState(ring, name, now), lifetimeHints: [], offered: 0, resumed: 0 };
+        g = { keyName: name, connections: 0, targets: [], ...(ring === undefined ? { ring: null, notHeldBy: null } : ringState(ring, name, now)), lifetimeHints: [], offered: 0, resumed: 0 };
         groups.set(name, g);
       }
       g.connections++;
@@ -129,7 +134,13 @@ export function analyse(input: AnalysisInput): ProbeReport {
   if (ring !== undefined) {
     for (const g of groups) {
       const targets = g.targets.join(', ');
-      if (g.ring === 'previous') add('ring-previous', true, `${targets} still encrypts tickets under ${shortKey(g.keyName)}, the previous key of the ring ${ring.name}: it was not reloaded after the last rotation`);
+      if (g.notHeldBy) {
+        add(
+          'ring-not-held',
+          true,
+          `${targets} still encrypts tickets under ${shortKey(g.keyName)}, the ${g.ring} key of the ring ${ring.name}, which the servers of ${g.notHeldBy.join(', ')} were not given (fewer key slots than the decrypt window): it was not reloaded after the last rotations, and servers that were give its tickets full handshakes`,
+        );
+      } else if (g.ring === 'previous') add('ring-previous', true, `${targets} still encrypts tickets under ${shortKey(g.keyName)}, the previous key of the ring ${ring.name}: it was not reloaded after the last rotation`);
       else if (g.ring === 'retired') add('ring-retired', true, `${targets} encrypts tickets under ${shortKey(g.keyName)}, a retired key of the ring ${ring.name}: it missed at least two rotations, and its tickets resume nowhere else`);
       else if (g.ring === 'unknown') add('ring-unknown', true, `${targets} encrypts tickets under ${shortKey(g.keyName)}, a key that is not in the ring ${ring.name}: its key file is not the ring's, or is loaded but ignored`);
       else if (g.ring === 'next') add('ring-next', false, `${targets} already encrypts under ${shortKey(g.keyName)}, the ring's next key: servers still on the current key decrypt it, but it was rotated ahead of the ring`);

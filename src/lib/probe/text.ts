@@ -33,7 +33,7 @@ export function probeText(report: ProbeReport): string {
       g.keyName,
       String(g.connections),
       g.targets.join(','),
-      ...(report.ring === null ? [] : [g.ring ?? '-']),
+      ...(report.ring === null ? [] : [g.notHeldBy ? `${g.ring}, not given to ${g.notHeldBy.join(',')}` : (g.ring ?? '-')]),
       g.lifetimeHints.map((h) => `${h} s`).join(','),
       `${g.resumed}/${g.offered}`,
     ]);

@@ -62,6 +62,13 @@ export interface KeyGroup {
   targets: string[];
   /** The key's state in --ring, "unknown" when the ring does not hold it, null without --ring. */
   ring: RingState | null;
+  /**
+   * The outputs of --ring whose servers were not given this key although it
+   * is inside the decrypt window (the ring's notHeldBy: nginx:DIR's three
+   * files, HAProxy's three lines, a one-key file); null when every output
+   * holds it, for a retired or unknown key, and without --ring.
+   */
+  notHeldBy: string[] | null;
   /** The lifetime hints (seconds) seen on its tickets. */
   lifetimeHints: number[];
   /** Ticket offers under this key: how many, how many resumed. */
@@ -100,6 +107,7 @@ export type FindingCode =
   | 'no-session-cache'
   | 'issues-nothing'
   | 'ring-previous'
+  | 'ring-not-held'
   | 'ring-retired'
   | 'ring-unknown'
   | 'ring-next'

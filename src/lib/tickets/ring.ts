@@ -137,16 +137,6 @@ export function withPending(ring: KeyRing, host: string, pending: Omit<PendingRu
   return all.length === 0 ? rest : { ...rest, pending: all };
 }
 
-/**
- * The ring as the servers hold it: without the keys some output does not
- * hold (notHeldBy). What `explain --ring` judges a ticket by: a ticket under
- * a key that nginx's three slots dropped gets a full handshake from nginx,
- * whatever the decrypt window says.
- */
-export function heldRing(ring: KeyRing): KeyRing {
-  return { ...ring, keys: ring.keys.filter((k) => !k.notHeldBy?.length) };
-}
-
 export function currentKey(ring: KeyRing): TicketKey {
   return ring.keys.find((k) => k.state === 'current')!;
 }
