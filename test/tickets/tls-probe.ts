@@ -21,17 +21,23 @@ export function makeCertificate(dir: string): { cert: string; key: string; combi
 }
 
 /**
- * One TLS 1.2 handshake with `openssl s_client`: offers the session in
- * `sessIn` if given, saves the new session to `sessOut` if given. Returns
- * 'Reused' or 'New'. (s_client writes nothing to -sess_out on a resumed
- * TLS 1.2 connection, docs/ARCHITECTURE.md, "Ticket-key layouts".)
+ * One handshake with `openssl s_client` (TLS 1.2 unless `tls` says 1.3):
+ * offers the session in `sessIn` if given, saves the new session to
+ * `sessOut` if given. Returns 'Reused' or 'New'. (s_client writes nothing to
+ * -sess_out on a resumed TLS 1.2 connection, docs/ARCHITECTURE.md,
+ * "Ticket-key layouts".) A TLS 1.3 server sends its tickets after the
+ * handshake: s_client sends an HTTP/1.0 request and reads until the server
+ * closes, so the tickets have arrived before it ends (the server must speak HTTP).
  */
-export function handshake(port: number, options: { sessIn?: string; sessOut?: string } = {}): 'Reused' | 'New' {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-servername', 'localhost'];
+export function handshake(port: number, options: { sessIn?: string; sessOut?: string; tls?: '1.2' | '1.3' } = {}): 'Reused' | 'New' {
+  const tls13 = options.tls === '1.3';
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, tls13 ? '-tls1_3' : '-tls1_2', '-servername', 'localhost'];
+  if (tls13) args.push('-ign_eof');
   if (options.sessIn) args.push('-sess_in', options.sessIn);
   if (options.sessOut) args.push('-sess_out', options.sessOut);
-  const r = spawnSync('openssl', args, { input: '', encoding: 'utf8', timeout: 10_000 });
-  const m = /^(Reused|New), TLSv1\.2/m.exec(r.stdout);
+  const input = tls13 ? 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n' : '';
+  const r = spawnSync('openssl', args, { input, encoding: 'utf8', timeout: 10_000 });
+  const m = (tls13 ? /^(Reused|New), TLSv1\.3/m : /^(Reused|New), TLSv1\.2/m).exec(r.stdout);
   if (!m) throw new Error(`s_client to ${port} failed: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   return m[1] as 'Reused' | 'New';
 }
