@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '../lib/cli/oclif.js';
 import { BaseCommand } from '../lib/cli/base.js';
-import { parseDuration } from '../lib/cli/format.js';
+import { parseDuration, parseDurationMs } from '../lib/cli/format.js';
 import { NotFoundError, SessctlError, usageError } from '../lib/errors.js';
 import { parseTarget, STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../lib/probe/connection.js';
 import { probe } from '../lib/probe/run.js';
@@ -64,7 +64,7 @@ the ring does not call current, a session resumed under another name), ${EXIT_CA
     sni: Flags.string({ description: 'server name to send (default: the host when it is a name); twice: check cross-name resumption', helpValue: 'NAME', multiple: true }),
     connections: Flags.integer({ description: 'connections per target and check (half get sessions, half offer them)', default: 6, min: 2, max: MAX_CONNECTIONS }),
     tls: Flags.string({ description: 'TLS version to use (default: whatever the server picks)', options: ['1.2', '1.3', 'both'] }),
-    timeout: Flags.string({ description: 'deadline for each connection', default: '5s', helpValue: 'DURATION' }),
+    timeout: Flags.string({ description: 'deadline for each connection (e.g. 500ms, 2.5s, 1m; at most 1d)', default: '5s', helpValue: 'DURATION' }),
     ca: Flags.string({ description: "CA certificate(s) (PEM) to verify the targets' certificates with", helpValue: 'FILE' }),
     insecure: Flags.boolean({ description: 'probe even when the certificate does not verify (the output says so)' }),
     ring: Flags.string({ description: 'the ticket-key ring (rotate-keys): a file, or a store URL holding it [env: SESSCTL_RING]', helpValue: 'FILE|URL' }),
@@ -77,8 +77,9 @@ the ring does not call current, a session resumed under another name), ${EXIT_CA
   async run(): Promise<ProbeReport> {
     const { argv, flags } = await this.parse(Probe);
     const targets = (argv as string[]).map(parseTarget);
-    const timeoutMs = parseDuration(flags.timeout, '--timeout') * 1000;
+    const timeoutMs = parseDurationMs(flags.timeout, '--timeout');
     if (timeoutMs <= 0) throw usageError('--timeout must be more than 0');
+    if (timeoutMs > MAX_REUSE_AFTER * 1000) throw usageError(`--timeout ${flags.timeout} is more than a day`);
     const reuseAfter = flags['reuse-after'] === undefined ? undefined : parseDuration(flags['reuse-after'], '--reuse-after');
     if (reuseAfter !== undefined && reuseAfter > MAX_REUSE_AFTER) throw usageError(`--reuse-after ${flags['reuse-after']} is more than a day`);
     const snis = flags.sni ?? [];

@@ -121,13 +121,32 @@ describe('probe on bad input: one line, the documented exit code, no hang', () =
     }
   });
 
+  it('--timeout takes milliseconds and decimals: 500ms and 0.5s are the deadline on a server that never answers', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      for (const timeout of ['500ms', '0.5s']) {
+        const r = await runCli(['probe', `127.0.0.1:${port}`, '--timeout', timeout]);
+        expect(r.stderr).toBe(`sessctl: 127.0.0.1:${port}: no answer within 500 ms (deadline; during the TLS handshake)\n`);
+        expect(r.code).toBe(1);
+      }
+    } finally {
+      silent.close();
+    }
+  });
+
   it.each([
     [['notatarget'], 2, /^sessctl: target "notatarget" is not HOST:PORT\n$/],
     [['127.0.0.1:443', '--connections', 'x'], 2, /^sessctl: --connections: "x" is not a whole number\n  hint: /],
     [['127.0.0.1:443', '--connections', '1'], 2, /^sessctl: --connections: "1" is below /],
     [['127.0.0.1:443', '--tls', '1.4'], 2, /^sessctl: --tls: "1\.4" is not one of 1\.2, 1\.3, both\n  hint: /],
     [['127.0.0.1:443', '--starttls', 'ftp'], 2, /^sessctl: --starttls: "ftp" is not one of smtp, imap, pop3\n  hint: /],
-    [['127.0.0.1:443', '--timeout', 'soon'], 2, /^sessctl: --timeout: "soon" is not a duration/],
+    [['127.0.0.1:443', '--timeout', 'soon'], 2, /^sessctl: --timeout: "soon" is not a duration \(examples: 500ms, 2\.5s, 30s, 1m\)\n$/],
+    [['127.0.0.1:443', '--timeout', '2.s'], 2, /^sessctl: --timeout: "2\.s" is not a duration /],
+    [['127.0.0.1:443', '--timeout', '0.5ms'], 2, /^sessctl: --timeout: "0\.5ms" is finer than a millisecond\n$/],
+    [['127.0.0.1:443', '--timeout', '0ms'], 2, /^sessctl: --timeout must be more than 0\n$/],
+    [['127.0.0.1:443', '--timeout', '2d'], 2, /^sessctl: --timeout 2d is more than a day\n$/],
     [['127.0.0.1:443', '--reuse-after', '2d'], 2, /^sessctl: --reuse-after 2d is more than a day\n$/],
     [['127.0.0.1:443', '--sni', 'a.test', '--sni', 'A.test'], 2, /^sessctl: --sni: the same name twice\n$/],
     [['127.0.0.1:443', '--sni', 'bad name'], 2, /^sessctl: --sni "bad name" is not a host name\n$/],

@@ -19,6 +19,31 @@ export function parseDuration(text: string, flag = 'duration'): number {
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit as string]!, 0);
 }
 
+const MS_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * Parse a deadline into milliseconds: parseDuration's forms ("90", "30s",
+ * "1m30s") plus milliseconds and decimals ("500ms", "2.5s", "1.5m"). A bare
+ * number is seconds. The decimal is scaled as digits ("2.3s" is 23 * 1000 / 10),
+ * not through binary floating point, so it lands on a whole millisecond; a
+ * value finer than that is refused, not rounded.
+ */
+export function parseDurationMs(text: string, flag = 'duration'): number {
+  const input = text.trim().toLowerCase().replace(/\s+/g, '');
+  const bad = (): never => {
+    throw usageError(`${flag}: "${text}" is not a duration (examples: 500ms, 2.5s, 30s, 1m)`);
+  };
+  const parts = /^\d+(\.\d+)?$/.test(input) ? [[input, input, 's']] : [...input.matchAll(/(\d+(?:\.\d+)?)(ms|[smhdw])/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== input) bad();
+  let ms = 0;
+  for (const [, number, unit] of parts) {
+    const [whole, fraction = ''] = number!.split('.');
+    ms += (MS_UNITS[unit!]! * Number(whole! + fraction)) / 10 ** fraction.length;
+  }
+  if (!Number.isSafeInteger(ms)) throw usageError(`${flag}: "${text}" is ${Number.isFinite(ms) && ms < Number.MAX_SAFE_INTEGER ? 'finer than a millisecond' : 'too long'}`);
+  return ms;
+}
+
 /** "in 1h 59m" or "expired 3m ago". */
 export function formatExpiry(expiresAt: number, now: number): string {
   const left = expiresAt - now;
