@@ -1,10 +1,11 @@
 import { Flags } from '../lib/cli/oclif.js';
 import { BaseCommand, type StoreFlagValues } from '../lib/cli/base.js';
-import { formatDuration, parseDuration, shortId, shortTime } from '../lib/cli/format.js';
+import { formatDuration, parseDuration, parseDurationMs, shortId, shortTime } from '../lib/cli/format.js';
 import { renderTable } from '../lib/cli/table.js';
 import { usageError } from '../lib/errors.js';
 import { nowSeconds } from '../lib/store/types.js';
 import { parseTarget } from '../lib/probe/target.js';
+import { STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../lib/probe/starttls.js';
 import { checkRing, type CheckReport } from '../lib/tickets/check.js';
 import { parseOutput } from '../lib/tickets/formats/index.js';
 import type { KeySize, KeyView } from '../lib/tickets/ring.js';
@@ -31,7 +32,8 @@ Formats: nginx-include:DIR (a key file per key of the decrypt window and DIR/tic
 keys of a longer window are dropped and named), haproxy:FILE (tls-ticket-keys), lighttpd:FILE (ssl.stek-file,
 80-byte keys), h2o:FILE (ticket-file), ats:FILE, apache:FILE (SSLSessionTicketKeyFile), node:FILE (setTicketKeys), raw:FILE.
 --check changes nothing: it reads every --write output back as its server does, asks HAProxy (--haproxy-socket)
-for the keys it holds, connects to every --probe HOST:PORT, and prints one line per drift from the ring.
+for the keys it holds, connects to every --probe HOST:PORT (--starttls smtp|imap|pop3 for mail servers, --probe-timeout
+each), and prints one line per drift from the ring.
 Secret key bytes are never printed, except by --list --show-secrets.
 Exit codes: 0 rotated (or ring created, or pending steps redone; --check: consistent), ${EXIT_NOT_DUE} not due (nothing changed),
 1 failed (steps stay pending), 2 usage error, 3 no ring (--list, --check), ${EXIT_DRIFTED} --check found drift.`;
@@ -71,6 +73,8 @@ Exit codes: 0 rotated (or ring created, or pending steps redone; --check: consis
       multiple: true,
       dependsOn: ['check'],
     }),
+    'probe-timeout': Flags.string({ description: 'with --probe: deadline for each connection (default 10s; e.g. 500ms, 2.5s; at most 1d)', helpValue: 'DURATION', dependsOn: ['probe'] }),
+    starttls: Flags.string({ description: 'with --probe: speak this mail protocol before the TLS handshake (as probe --starttls)', options: [...STARTTLS_PROTOCOLS], dependsOn: ['probe'] }),
     'show-secrets': Flags.boolean({ description: 'with --list: include the secret AES and HMAC keys', dependsOn: ['list'] }),
     wide: Flags.boolean({ description: 'with --list: whole key names and times, whatever the terminal width', dependsOn: ['list'] }),
   };
@@ -84,12 +88,17 @@ Exit codes: 0 rotated (or ring created, or pending steps redone; --check: consis
         throw usageError('--check compares servers with the ring: give the --write outputs, --haproxy-socket or --probe HOST:PORT');
       }
       const ifOlderThan = flags['if-older-than'] === undefined ? undefined : parseDuration(flags['if-older-than'], '--if-older-than');
+      const probeTimeoutMs = flags['probe-timeout'] === undefined ? undefined : parseDurationMs(flags['probe-timeout'], '--probe-timeout');
+      if (probeTimeoutMs === 0) throw usageError('--probe-timeout must be more than 0');
+      if (probeTimeoutMs !== undefined && probeTimeoutMs > 86_400_000) throw usageError(`--probe-timeout ${flags['probe-timeout']} is more than a day`);
       const report = await checkRing({
         ring,
         now,
         outputs: (flags.write ?? []).map(parseOutput),
         ...(flags['haproxy-socket'] === undefined ? {} : { haproxySocket: flags['haproxy-socket'] }),
         probes: (flags.probe ?? []).map(parseTarget),
+        ...(probeTimeoutMs === undefined ? {} : { probeTimeoutMs }),
+        ...(flags.starttls === undefined ? {} : { starttls: flags.starttls as StartTlsProtocol }),
         ...(ifOlderThan === undefined ? {} : { rotationPeriod: ifOlderThan }),
       });
       this.out(report.consistent ? `consistent: ${report.checked.join(', ')} hold${report.checked.length === 1 ? 's' : ''} the ring ${report.ring}` : report.drifts.map((d) => d.message).join('\n'));

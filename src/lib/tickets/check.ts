@@ -16,7 +16,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, SessctlError } from '../errors.js';
-import { connectOnce, defaultSni, type ProbeTarget } from '../probe/connection.js';
+import { connectOnce, defaultSni, type ProbeTarget, type StartTlsProtocol } from '../probe/connection.js';
 import { describeIoError } from './atomic.js';
 import { FORMATS, outputLabel, type LoadedKey, type OutputSpec, type ReadFile, type RenderContext } from './formats/index.js';
 import { loadHaproxyKeys } from './formats/haproxy.js';
@@ -36,6 +36,8 @@ export interface CheckOptions {
   /** Servers to connect to: their new tickets must be under the ring's current key. */
   probes?: ProbeTarget[];
   probeTimeoutMs?: number;
+  /** Speak this mail protocol before each probe's handshake (the probe library's STARTTLS). */
+  starttls?: StartTlsProtocol;
   /** --if-older-than, as the rotation runs it (lighttpd's key file carries an expiry computed from it). */
   rotationPeriod?: number;
 }
@@ -117,7 +119,7 @@ export async function checkRing(options: CheckOptions): Promise<CheckReport> {
 
   for (const target of options.probes ?? []) {
     checked.push(target.label);
-    drifts.push(...(await probe(target, ring, now, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS)));
+    drifts.push(...(await probe(target, ring, now, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS, options.starttls)));
   }
 
   return { ring: options.ring.name, consistent: drifts.length === 0, checked, drifts };
@@ -196,13 +198,13 @@ function compare(label: string, actual: LoadedKey[], expected: LoadedKey[], ring
 }
 
 /** One connection: the ticket the server issues must be under the ring's current key. */
-async function probe(target: ProbeTarget, ring: KeyRing, now: number, timeoutMs: number): Promise<Drift[]> {
+async function probe(target: ProbeTarget, ring: KeyRing, now: number, timeoutMs: number, starttls: StartTlsProtocol | undefined): Promise<Drift[]> {
   const drift = (code: DriftCode, message: string): Drift[] => [{ target: target.label, code, message: `${target.label}: ${message}` }];
   let tickets;
   try {
     const sni = defaultSni(target);
     // Only the key name of the ticket matters here, not who the server is: the certificate is not verified.
-    const c = await connectOnce({ host: target.host, port: target.port, ...(sni === undefined ? {} : { sni }), timeoutMs, insecure: true });
+    const c = await connectOnce({ host: target.host, port: target.port, ...(sni === undefined ? {} : { sni }), timeoutMs, insecure: true, ...(starttls === undefined ? {} : { starttls }) });
     tickets = c.tickets;
   } catch (err) {
     if (!(err instanceof SessctlError)) throw err;
