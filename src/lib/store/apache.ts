@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { usageError } from '../errors.js';
-import { entryFromDer } from './entry.js';
+import { DEFAULT_TIMEOUT_SECONDS, columnsOf, entryOf } from './entry.js';
 import type { Entry, Role, SessionKey } from './types.js';
 
 /** mod_ssl's socache namespace ("mod_ssl-sess") plus the ":" the socache providers add. */
@@ -156,12 +156,20 @@ export function metaFields(meta: EntryMeta): Record<string, string> {
 
 export interface StoredSession {
   key: SessionKey;
+  /** The session's bytes as stored; may be a view into a buffer the store reuses. */
   der: Buffer;
+  /**
+   * What the Entry's `der` is: `der` itself (the default, for a Buffer of
+   * its own), a copy of it, or an empty Buffer (a fold with `withDer: false`).
+   */
+  keepDer?: 'same' | 'copy' | 'none';
   /** Milliseconds the store key still lives; undefined when unknown or without expiry. */
   ttlMs?: number;
   meta?: EntryMeta;
   now: number;
 }
+
+const NO_DER = Buffer.alloc(0);
 
 /**
  * The Entry for a session read from the store. With sessctl's metadata for
@@ -175,15 +183,16 @@ export interface StoredSession {
  */
 export function entryFromStored(stored: StoredSession): Entry {
   const { key, der, ttlMs, meta, now } = stored;
+  const c = columnsOf(der);
+  const entryDer = stored.keepDer === 'none' ? NO_DER : stored.keepDer === 'copy' ? Buffer.from(der) : der;
   if (meta !== undefined && meta.digest === derDigest(der)) {
-    const entry = entryFromDer(der, { key, role: meta.role, now: meta.insertedAt, ...(meta.partialKey === undefined ? {} : { partialKey: meta.partialKey }) });
-    return { ...entry, createdAt: meta.createdAt, insertedAt: meta.insertedAt, expiresAt: meta.expiresAt };
+    return entryOf(c, { key, role: meta.role, partialKey: meta.partialKey, der: entryDer, size: der.length, createdAt: meta.createdAt, insertedAt: meta.insertedAt, expiresAt: meta.expiresAt });
   }
-  const entry = entryFromDer(der, { key, now });
-  let expiresAt = entry.expiresAt;
+  const createdAt = c.time ?? now;
+  let expiresAt = createdAt + (c.timeout ?? DEFAULT_TIMEOUT_SECONDS);
   if (ttlMs !== undefined && ttlMs >= 0) {
     const byTtl = now + Math.ceil(ttlMs / 1000);
     if (Math.abs(byTtl - expiresAt) > 2) expiresAt = byTtl;
   }
-  return { ...entry, insertedAt: entry.createdAt, expiresAt };
+  return entryOf(c, { key, role: c.guessedRole, partialKey: undefined, der: entryDer, size: der.length, createdAt, insertedAt: createdAt, expiresAt });
 }

@@ -1,5 +1,6 @@
 import { cipherSuite, protocolName } from '../session/names.js';
-import { summarizeSession, type SessionSummary } from '../session/summary.js';
+import { decodeSession } from '../session/codec.js';
+import { readSummary, summaryOf, SummaryFields, type SessionSummary } from '../session/summary.js';
 import { guessRole } from '../session/role.js';
 import type { Session } from '../session/types.js';
 import { usageError } from '../errors.js';
@@ -36,32 +37,102 @@ export function normaliseKey(input: string): string {
  * DER, as decodeSession does).
  */
 export function entryFromDer(der: Buffer, options: EntryOptions): Entry {
-  return entryFromSummary(summarizeSession(der), der, options);
-}
-
-/** The same, for a session already decoded. */
-export function entryFromSession(session: Session, der: Buffer, options: EntryOptions): Entry {
-  return entryFromSummary({ ...session, hasTicket: session.ticket !== undefined, hasPeer: session.peer !== undefined }, der, options);
-}
-
-function entryFromSummary(session: SessionSummary, der: Buffer, options: EntryOptions): Entry {
-  const createdAt = session.time ?? options.now;
-  const timeout = options.timeout ?? session.timeout ?? DEFAULT_TIMEOUT_SECONDS;
-  const key = options.key === undefined ? session.sessionId.toString('hex') : normaliseKey(options.key);
+  const c = columnsOf(der);
+  const createdAt = c.time ?? options.now;
+  const timeout = options.timeout ?? c.timeout ?? DEFAULT_TIMEOUT_SECONDS;
+  const key = options.key === undefined ? c.sessionId() : normaliseKey(options.key);
   if (key === '') throw usageError('the session has an empty session id: give it a key with --id HEX');
-  return {
+  return entryOf(c, {
     key,
-    role: options.role ?? (guessRole(session).guess === 'client' ? 'client' : 'server'),
+    role: options.role ?? c.guessedRole,
     ...(options.partialKey === undefined ? {} : { partialKey: options.partialKey }),
     der,
     size: der.length,
     createdAt,
     insertedAt: options.now,
     expiresAt: createdAt + timeout,
-    protocol: protocolName(session.sslVersion),
-    cipher: cipherSuite(session.cipherId).opensslName,
-    ...(session.sni === undefined ? {} : { sni: session.sni }),
-    ...(session.alpn === undefined ? {} : { alpn: session.alpn.toString('latin1') }),
-    hasTicket: session.hasTicket,
-  };
+  });
+}
+
+/** The same, for a session already decoded. */
+export function entryFromSession(session: Session, der: Buffer, options: EntryOptions): Entry {
+  return entryFromDer(der, options);
+}
+
+/** What an Entry takes from the DER, read by readSummary (or decodeSession where it declines). */
+export interface Columns {
+  /** [1] and [2]; undefined when absent. */
+  time: number | undefined;
+  timeout: number | undefined;
+  protocol: string;
+  cipher: string;
+  sni: string | undefined;
+  alpn: string | undefined;
+  hasTicket: boolean;
+  /** guessRole's answer, "server" when it cannot tell. */
+  guessedRole: Role;
+  /** The session id as lowercase hex (computed on demand: stores know it from their key). */
+  sessionId: () => string;
+}
+
+const fields = new SummaryFields();
+const columns: Columns = { time: undefined, timeout: undefined, protocol: '', cipher: '', sni: undefined, alpn: undefined, hasTicket: false, guessedRole: 'server', sessionId: () => '' };
+let columnsDer: Uint8Array = Buffer.alloc(0);
+let slowSessionId: Buffer | undefined;
+const sessionIdHex = (): string =>
+  slowSessionId !== undefined ? slowSessionId.toString('hex') : Buffer.from(columnsDer.buffer, columnsDer.byteOffset + fields.sessionIdStart, fields.sessionIdEnd - fields.sessionIdStart).toString('hex');
+columns.sessionId = sessionIdHex;
+
+/**
+ * The columns of the session in `der`, valid until the next call (one object
+ * reused: a fold over a million sessions makes no garbage here). Throws the
+ * SessctlError decodeSession throws on bad input.
+ */
+export function columnsOf(der: Uint8Array): Columns {
+  const c = columns;
+  columnsDer = der;
+  if (readSummary(der, fields)) {
+    slowSessionId = undefined;
+    const view = Buffer.from(der.buffer, der.byteOffset, der.length);
+    c.time = fields.time < 0 ? undefined : fields.time;
+    c.timeout = fields.timeout < 0 ? undefined : fields.timeout;
+    c.protocol = protocolName(fields.sslVersion);
+    c.cipher = cipherSuite(fields.cipherId).opensslName;
+    c.sni = fields.sniStart < 0 ? undefined : view.toString('latin1', fields.sniStart, fields.sniEnd);
+    c.alpn = fields.alpnStart < 0 ? undefined : view.toString('latin1', fields.alpnStart, fields.alpnEnd);
+    c.hasTicket = fields.hasTicket;
+    c.guessedRole = roleOf({ hasTicket: fields.hasTicket, sessionIdContext: { length: Math.max(0, fields.contextEnd - fields.contextStart) }, hasPeer: fields.hasPeer });
+    return c;
+  }
+  const s: SessionSummary = summaryOf(decodeSession(der));
+  slowSessionId = s.sessionId;
+  c.time = s.time;
+  c.timeout = s.timeout;
+  c.protocol = protocolName(s.sslVersion);
+  c.cipher = cipherSuite(s.cipherId).opensslName;
+  c.sni = s.sni;
+  c.alpn = s.alpn?.toString('latin1');
+  c.hasTicket = s.hasTicket;
+  c.guessedRole = roleOf(s);
+  return c;
+}
+
+const roleOf = (s: Parameters<typeof guessRole>[0]): Role => (guessRole(s).guess === 'client' ? 'client' : 'server');
+
+/** The Entry: `base` (key, role, times, der, size) plus the columns from the DER. */
+export function entryOf(c: Columns, base: Pick<Entry, 'key' | 'role' | 'partialKey' | 'der' | 'size' | 'createdAt' | 'insertedAt' | 'expiresAt'>): Entry {
+  // Built in this order, absent fields left out (not undefined), as entries always were.
+  const entry = { key: base.key, role: base.role } as Entry;
+  if (base.partialKey !== undefined) entry.partialKey = base.partialKey;
+  entry.der = base.der;
+  entry.size = base.size;
+  entry.createdAt = base.createdAt;
+  entry.insertedAt = base.insertedAt;
+  entry.expiresAt = base.expiresAt;
+  entry.protocol = c.protocol;
+  entry.cipher = c.cipher;
+  if (c.sni !== undefined) entry.sni = c.sni;
+  if (c.alpn !== undefined) entry.alpn = c.alpn;
+  entry.hasTicket = c.hasTicket;
+  return entry;
 }
