@@ -6,17 +6,17 @@
  * is Node 22). A cache that does not fit this Node (another V8 version or
  * flags) is rejected by V8, and the bundle is compiled as usual.
  */
-import { createRequire, Module } from 'node:module';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+'use strict';
+const { createRequire, Module } = require('node:module');
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
 
-export const BUNDLE = fileURLToPath(new URL('../dist/sessctl.cjs', import.meta.url));
-export const CODE_CACHE = `${BUNDLE}.cache`;
+const BUNDLE = path.join(__dirname, '../dist/sessctl.cjs');
+const CODE_CACHE = `${BUNDLE}.cache`;
 
 /** Runs the bundle once; returns its exports, and the script for createCachedData(). */
-export function loadBundle() {
+function loadBundle() {
   let cachedData;
   try {
     cachedData = readFileSync(CODE_CACHE);
@@ -35,3 +35,5 @@ export function loadBundle() {
   module.loaded = true;
   return { exports: module.exports, script };
 }
+
+module.exports = { BUNDLE, CODE_CACHE, loadBundle };

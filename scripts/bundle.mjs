@@ -40,6 +40,15 @@ const outfile = path.join(dist, 'sessctl.cjs');
 const commandFiles = readdirSync(path.join(dist, 'commands'), { recursive: true })
   .filter((f) => f.endsWith('.js'))
   .sort();
+/**
+ * oclif's hooks, in the bundle too: a hook in a file of its own is an ES
+ * module, and importing it after every command (postrun) started Node's ESM
+ * loader: about 8 ms CPU of `sessctl get --in FILE` (docs/BENCHMARKS.md).
+ */
+const hooks = {
+  COMMAND_NOT_FOUND: './lib/cli/not-found.js',
+  POSTRUN_COMPLETION_VALUES: './lib/cli/completion-values.js',
+};
 const entry = [
   "export { execute } from '@oclif/core/execute';",
   'export const COMMANDS = {',
@@ -48,6 +57,10 @@ const entry = [
     return `  get ${JSON.stringify(id)}() { return require(${JSON.stringify(`./commands/${f.split(path.sep).join('/')}`)}).default; },`;
   }),
   '};',
+  // The hooks (package.json oclif.hooks point here): a function each that runs its module on first call.
+  ...Object.entries(hooks).map(
+    ([name, file]) => `export function ${name}(options) { return require(${JSON.stringify(file)}).default.call(this, options); }`,
+  ),
 ].join('\n');
 
 /**

@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const session = path.join(root, 'examples/sessions/01-client-tls12-ecdhe-rsa-aes256gcm-sni-ticket.pem');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sessctl-code-cache-'));
 const store = path.join(dir, 'sessions.db');
-const run = { dir: path.join(root, 'bin/run.js') };
+const run = { loadOptions: { root } };
 
 const { exports, script } = loadBundle();
 try {
