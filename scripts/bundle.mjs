@@ -64,6 +64,26 @@ const entry = [
 ].join('\n');
 
 /**
+ * @oclif/core's modules require what they use at their top, so loading its
+ * execute() ran most of oclif whatever the command: help, the spinners, the
+ * glob libraries of the pattern discovery the explicit strategy never uses,
+ * ejs (about 40% of the bundle's start-up, docs/BENCHMARKS.md). Its modules
+ * are TypeScript's CommonJS output, which uses an imported module only as
+ * `name.member`; each `const name = require(...)` whose name is used only so
+ * becomes a proxy that requires the module on first use (__bundleLazy, in the
+ * banner). A require whose name is used otherwise stays as it is.
+ */
+const LAZY = /^(const|var) (\w+) = ((?:__importDefault|__importStar)\()?require\(("[^"]+")\)\)?;$/gm;
+function lazyRequires(contents) {
+  return contents.replace(LAZY, (line, keyword, name, wrap, specifier) => {
+    const uses = contents.match(new RegExp(`\\b${name}\\b(?!\\.)`, 'g'));
+    if (uses.length !== 1) return line; // used other than as name.member (the one is the declaration)
+    return `${keyword} ${name} = __bundleLazy(() => ${wrap ?? ''}require(${specifier})${wrap ? ')' : ''});`;
+  });
+}
+const lazyPackages = [`${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`];
+
+/**
  * Code that finds files from its own location must still find them:
  * - our modules' `import.meta.url` becomes the URL of the same module in dist/
  *   (daemon/cluster.ts starts dist/lib/daemon/worker.js, a process of its own);
@@ -80,6 +100,7 @@ const locations = {
       if (!rel.startsWith('..') && contents.includes('import.meta.url')) {
         contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(`./${rel}`)}, __bundleUrl).href`);
       }
+      if (lazyPackages.some((dir) => args.path.includes(dir))) contents = lazyRequires(contents);
       const nm = args.path.lastIndexOf(`${path.sep}node_modules${path.sep}`);
       if (nm >= 0 && /\b__(dirname|filename)\b/.test(contents)) {
         const inPackage = args.path.slice(nm + `${path.sep}node_modules${path.sep}`.length).split(path.sep);
@@ -109,6 +130,8 @@ const { outputFiles } = await build({
       "const { existsSync: __bundleExists } = require('node:fs');",
       "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;",
       // Where Node would find a package from here (its package.json need not be in its exports).
+      // A module's exports, required on first use of one of them (lazyRequires).
+      'const __bundleLazy = (load) => { let m; const get = () => (m ??= load()); return new Proxy({}, { get: (_, k) => get()[k], set: (_, k, v) => ((get()[k] = v), true), has: (_, k) => k in get(), ownKeys: () => Reflect.ownKeys(get()), getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(get(), k); if (d) d.configurable = true; return d; } }); };',
       'const __bundlePackageDir = (name) => require.resolve.paths(name).map((dir) => __bundlePath.join(dir, name)).find((dir) => __bundleExists(__bundlePath.join(dir, "package.json")));',
     ].join('\n'),
   },
