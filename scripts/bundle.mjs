@@ -67,7 +67,7 @@ const entry = [
  * @oclif/core's modules require what they use at their top, so loading its
  * execute() ran most of oclif whatever the command: help, the spinners, the
  * glob libraries of the pattern discovery the explicit strategy never uses,
- * ejs (about 40% of the bundle's start-up, docs/BENCHMARKS.md). Its modules
+ * ejs: 99 of its modules ran before any command (docs/BENCHMARKS.md). Its modules
  * are TypeScript's CommonJS output, which uses an imported module only as
  * `name.member`; each `const name = require(...)` whose name is used only so
  * becomes a proxy that requires the module on first use (__bundleLazy, in the
