@@ -59,6 +59,9 @@ describe.skipIf(!HAS_OPENSSL)('two server processes sharing one cache file', () 
   it('a server with another session-id context does not resume it (and does not count a hit)', async () => {
     const sess = path.join(temp.dir, 'b.pem');
     expect((await sClient(a.port, [...sessionIdOnly, '-sess_out', sess])).outcome).toBe('New');
+    // Each process batches its counters for a second: have A and B write what
+    // they hold (B's hit from the test above, on a slow machine) before the baseline.
+    await Promise.all([httpsGet(a.port, '/stats'), httpsGet(b.port, '/stats')]);
     const before = (await httpsGet(other.port, '/stats')) as { counters: { hits: number; misses: number } };
     expect((await sClient(other.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('New');
     expect((await sClient(b.port, [...sessionIdOnly, '-sess_in', sess])).outcome).toBe('Reused');
