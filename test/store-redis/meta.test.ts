@@ -1,8 +1,10 @@
 /**
  * What sessctl keeps in Redis besides mod_ssl's keys (README "Redis: what
  * sessctl writes"): the per-session metadata hash expires with its session,
- * and `flush --all` leaves none behind, only the counters.
+ * `flush --all` leaves none behind, only the counters, and `update` replaces
+ * an entry, its metadata and the partial key it held in one transaction.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metaKey } from '../../src/lib/store/redis.js';
 import { openStore } from '../../src/lib/store/open.js';
@@ -59,5 +61,38 @@ describe.skipIf(!hasRedis)("sessctl's own Redis keys", () => {
     } finally {
       await store.terminate();
     }
+  });
+
+  it('update reads the partial key it replaces and writes the entry and its metadata in one MULTI (seen by MONITOR), and moves the session between client sets', async () => {
+    const store = await openStore(redis.url);
+    const monitor = spawn('redis-cli', ['-p', String(redis.port), 'monitor'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let seen = '';
+    monitor.stdout.setEncoding('utf8').on('data', (chunk: string) => (seen += chunk));
+    try {
+      await waitFor('MONITOR to start', () => seen.startsWith('OK'));
+      const entry = testEntry(7, { salt: SALT, expiresAt: nowSeconds() + 600, role: 'client', partialKey: 'old.test:443' });
+      await store.update(entry);
+      await store.update({ ...entry, partialKey: 'new.test:443' });
+      await waitFor('both updates in the MONITOR output', () => seen.toLowerCase().split('"exec"').length - 1 >= 2);
+    } finally {
+      monitor.kill();
+      await store.terminate();
+    }
+    // Each line: <time> [<db> <client>] "command" "arg" ...: the command names, in order.
+    const commands = seen.split('\n').map((line) => /\] "([^"]+)"(?: "([^"]*)")?/.exec(line)).filter((m) => m !== null).map((m) => ({ name: m[1]!.toLowerCase(), key: m[2] ?? '' }));
+    const multis = commands.map((c, i) => (c.name === 'multi' ? i : -1)).filter((i) => i >= 0);
+    expect(multis).toHaveLength(2);
+    const key = `mod_ssl-sess:${testEntry(7, { salt: SALT }).key}`;
+    for (const start of multis) {
+      const end = commands.findIndex((c, i) => i > start && c.name === 'exec');
+      const inside = commands.slice(start + 1, end);
+      // The read of the partial key it replaces is inside the transaction, before the writes.
+      expect(inside.map((c) => `${c.name} ${c.key}`)).toEqual([`hget ${metaKey(key)}`, `setex ${key}`, `del ${metaKey(key)}`, `hset ${metaKey(key)}`, `expire ${metaKey(key)}`]);
+    }
+    // Nothing reads the metadata outside a transaction.
+    const outside = commands.filter((c, i) => c.name === 'hget' && !multis.some((s) => i > s && i < commands.findIndex((d, j) => j > s && d.name === 'exec')));
+    expect(outside).toEqual([]);
+    expect(await scan('sessctl:*client:old*')).toEqual([]);
+    expect((await redis.cli('zrange', 'sessctl:mod_ssl-sess:client:new.test:443', '0', '-1')).trim()).toBe(testEntry(7, { salt: SALT }).key);
   });
 });
