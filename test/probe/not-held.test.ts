@@ -4,7 +4,8 @@
  * after two rotations inside --keep, only one is reloaded. The other still
  * encrypts under the oldest key, which the ring keeps for its window but
  * nginx:DIR no longer holds (recorded in the ring's notHeldBy). nginx is the
- * judge: the reloaded one gives that ticket a full handshake.
+ * judge: the reloaded one gives that ticket a full handshake. rotate-keys
+ * --check --probe names the same cause.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -93,5 +94,20 @@ describe.skipIf(!has)('probe --ring: a key the ring keeps but nginx:DIR no longe
     expect(e.code).toBe(4);
     expect(explanation.reasons).toEqual([{ code: 'ticket-key-not-held', message: why }]);
     expect(explanation.evidence.ticket?.key).toMatchObject({ known: true, state: 'previous' });
+  });
+
+  it('rotate-keys --check --probe says the same of the stale server: not reloaded, and its key no longer given to nginx:tickets', async () => {
+    const staleLabel = `127.0.0.1:${stale.port}`;
+    const r = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--check', '--probe', staleLabel, '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(4);
+    const report = JSON.parse(r.stdout) as { drifts: { target: string; code: string; message: string }[] };
+    const drift = report.drifts.find((d) => d.target === staleLabel);
+    expect(drift?.code).toBe('stale-encrypting-key');
+    expect(drift?.message).toMatch(
+      new RegExp(`^${staleLabel.replace(/\./g, '\\.')}: encrypts under the ring's previous key ${oldest.slice(0, 8)}: not reloaded since the rotation at \\S+, which the servers of nginx:tickets are no longer given \\(fewer key slots than the decrypt window\\): servers that were reloaded give its tickets full handshakes$`),
+    );
+    // The reloaded server is consistent with the ring: no drift named after it.
+    const fine = await runCli(['rotate-keys', '--ring', 'ring.json', '--write', 'nginx:tickets', '--check', '--probe', `127.0.0.1:${reloaded.port}`, '--json'], { cwd: dir });
+    expect(fine.code, fine.stdout).toBe(0);
   });
 });

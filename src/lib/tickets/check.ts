@@ -161,6 +161,12 @@ function describeRingKey(ring: KeyRing, key: TicketKey, now: number): string {
   return `the ring's current key ${short(key.name)}`;
 }
 
+/** A key the ring keeps for its window but outputs with fewer slots no longer hold (rotate's notHeldBy): what that means for its tickets. */
+function notHeldNote(key: TicketKey): string {
+  if (!key.notHeldBy?.length) return '';
+  return `, which the servers of ${key.notHeldBy.join(', ')} are no longer given (fewer key slots than the decrypt window): servers that were reloaded give its tickets full handshakes`;
+}
+
 /** The drifts between what a server holds (`actual`) and what the ring says it should (`expected`). */
 function compare(label: string, actual: LoadedKey[], expected: LoadedKey[], ring: KeyRing, now: number): Drift[] {
   const drifts: Drift[] = [];
@@ -221,7 +227,7 @@ async function probe(target: ProbeTarget, ring: KeyRing, now: number, timeoutMs:
     if (name === current) continue;
     const key = findKey(ring, Buffer.from(name, 'hex'));
     if (!key) out.push(...drift('foreign-key', `encrypts under key ${short(name)}, which is not in the ring: another ring's key?`));
-    else out.push(...drift('stale-encrypting-key', `encrypts under ${describeRingKey(ring, key, now).replace('not rotated since', 'not reloaded since the rotation at')}`));
+    else out.push(...drift('stale-encrypting-key', `encrypts under ${describeRingKey(ring, key, now).replace('not rotated since', 'not reloaded since the rotation at')}${notHeldNote(key)}`));
   }
   return out;
 }
