@@ -6,7 +6,11 @@
 // ratios. CPU time (user + system, from /proc/self/stat's children times, in
 // 10 ms ticks) is the mean per run: steadier than wall time on a busy machine.
 // Target (#17): get --in FILE and list within 1.5x of node -e 0.
-// Run after `npm run build`: node bench/startup.mjs [runs]
+// Run after `npm run build`: node bench/startup.mjs [runs] [--before DIR]
+// --before DIR: also runs the same commands from DIR, a copy of an earlier
+// build (its bin/, dist/, package.json and oclif.manifest.json, with a
+// node_modules link), in the same alternation: a change measured against the
+// build before it in the same run, as docs/BENCHMARKS.md records each lever.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,7 +18,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const runs = Number(process.argv[2] ?? 21);
+const argv = process.argv.slice(2);
+const beforeAt = argv.indexOf('--before');
+const before = beforeAt >= 0 ? path.resolve(argv.splice(beforeAt, 2)[1]) : undefined;
+const runs = Number(argv[0] ?? 21);
 const sessions = path.join(root, 'examples/sessions');
 const file = path.join(sessions, '01-client-tls12-ecdhe-rsa-aes256gcm-sni-ticket.pem');
 const env = { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true', NO_COLOR: '1' };
@@ -34,16 +41,25 @@ function childrenCpuMs() {
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
 }
 
-const cases = [
-  { name: 'node -e 0', args: ['-e', '0'] },
-  { name: 'sessctl --version', args: [bin, '--version'] },
-  { name: 'sessctl get --in FILE', args: [bin, 'get', '--in', file], target: 1.5 },
-  { name: 'sessctl list (8 sessions)', args: [bin, 'list', '--store', store], target: 1.5 },
+const commands = (bin, label) => [
+  { name: `${label}--version`, args: [bin, '--version'] },
+  { name: `${label}get --in FILE`, args: [bin, 'get', '--in', file], target: 1.5 },
+  { name: `${label}list (8 sessions)`, args: [bin, 'list', '--store', store], target: 1.5 },
 ];
+const after = commands(bin, 'sessctl ');
+const earlier = before ? commands(path.join(before, 'bin/run.js'), 'before: ').map(({ target, ...c }) => c) : [];
+// Each command from both builds one after the other, which goes first alternating by round.
+const cases = [{ name: 'node -e 0', args: ['-e', '0'] }, ...after.flatMap((c, i) => (before ? [c, earlier[i]] : [c]))];
 for (const c of cases) Object.assign(c, { wall: [], cpu: 0 });
+/** The cases with each after/before pair in the other order (node -e 0 stays first). */
+function swapPairs([floor, ...rest]) {
+  const out = [floor];
+  for (let i = 0; i < rest.length; i += 2) out.push(rest[i + 1], rest[i]);
+  return out;
+}
 const load0 = os.loadavg()[0].toFixed(1);
 for (let i = 0; i < runs; i++) {
-  for (const c of cases) {
+  for (const c of i % 2 && before ? swapPairs(cases) : cases) {
     const cpu0 = childrenCpuMs();
     const t0 = process.hrtime.bigint();
     run(c.args);
