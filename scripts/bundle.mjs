@@ -27,7 +27,7 @@
  */
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,8 +70,8 @@ const entry = [
  * ejs: 99 of its modules ran before any command (docs/BENCHMARKS.md). Its modules
  * are TypeScript's CommonJS output, which uses an imported module only as
  * `name.member`; each `const name = require(...)` whose name is used only so
- * becomes a proxy that requires the module on first use (__bundleLazy, in the
- * banner). A require whose name is used otherwise stays as it is.
+ * becomes a proxy that requires the module on first use (__bundleLazy, in
+ * scripts/bundle-runtime.cjs). A require whose name is used otherwise stays as it is.
  */
 const LAZY = /^(const|var) (\w+) = ((?:__importDefault|__importStar)\()?require\(("[^"]+")\)\)?;$/gm;
 function lazyRequires(contents) {
@@ -82,6 +82,29 @@ function lazyRequires(contents) {
   });
 }
 const lazyPackages = [`${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`];
+
+/**
+ * Exact rewrites of a few lines of @oclif/core, each for a start-up cost
+ * measured in docs/BENCHMARKS.md (bench/startup, 2026-12-02 later), each
+ * keeping what the line did. A line not found fails the build: a new oclif
+ * is checked again rather than bundled unpatched. Keyed by the file's path
+ * under the package; the helpers they call are in scripts/bundle-runtime.cjs.
+ */
+const oclifPatches = {
+  'config/plugin.js': [
+    // A plugin's commands sorted by id: localeCompare's first call sets up ICU's
+    // collator, about 7 ms of every command. __bundleCompareIds gives the same order.
+    ['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => __bundleCompareIds(a.id, b.id));'],
+  ],
+};
+function patchOclif(file, contents) {
+  const inPackage = file.split(`${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`)[1]?.split(path.sep).join('/');
+  for (const [from, to] of oclifPatches[inPackage] ?? []) {
+    if (!contents.includes(from)) throw new Error(`bundle: @oclif/core/lib/${inPackage} no longer has: ${from}`);
+    contents = contents.replace(from, to);
+  }
+  return contents;
+}
 
 /**
  * Code that finds files from its own location must still find them:
@@ -100,7 +123,7 @@ const locations = {
       if (!rel.startsWith('..') && contents.includes('import.meta.url')) {
         contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(`./${rel}`)}, __bundleUrl).href`);
       }
-      if (lazyPackages.some((dir) => args.path.includes(dir))) contents = lazyRequires(contents);
+      if (lazyPackages.some((dir) => args.path.includes(dir))) contents = lazyRequires(patchOclif(args.path, contents));
       const nm = args.path.lastIndexOf(`${path.sep}node_modules${path.sep}`);
       if (nm >= 0 && /\b__(dirname|filename)\b/.test(contents)) {
         const inPackage = args.path.slice(nm + `${path.sep}node_modules${path.sep}`.length).split(path.sep);
@@ -123,18 +146,7 @@ const { outputFiles } = await build({
   target: 'node20',
   external: ['better-sqlite3', 'ioredis', '@inquirer/prompts', '@oclif/plugin-*', 'typescript'],
   plugins: [locations],
-  banner: {
-    js: [
-      '"use strict";',
-      "const __bundlePath = require('node:path');",
-      "const { existsSync: __bundleExists } = require('node:fs');",
-      "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;",
-      // Where Node would find a package from here (its package.json need not be in its exports).
-      // A module's exports, required on first use of one of them (lazyRequires).
-      'const __bundleLazy = (load) => { let m; const get = () => (m ??= load()); return new Proxy({}, { get: (_, k) => get()[k], set: (_, k, v) => ((get()[k] = v), true), has: (_, k) => k in get(), ownKeys: () => Reflect.ownKeys(get()), getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(get(), k); if (d) d.configurable = true; return d; } }); };',
-      'const __bundlePackageDir = (name) => require.resolve.paths(name).map((dir) => __bundlePath.join(dir, name)).find((dir) => __bundleExists(__bundlePath.join(dir, "package.json")));',
-    ].join('\n'),
-  },
+  banner: { js: readFileSync(path.join(root, 'scripts/bundle-runtime.cjs'), 'utf8') },
   logLevel: 'warning',
   legalComments: 'none',
   write: false,

@@ -1,0 +1,43 @@
+// The first lines of dist/sessctl.cjs: scripts/bundle.mjs puts this file's
+// text before the bundled code. Helpers that the bundle's rewritten modules
+// call (scripts/bundle.mjs says which and why), as plain declarations run in
+// the bundle's scope (its require and __filename);
+// test/cli/bundle-runtime.test.ts runs them in a context of its own.
+'use strict';
+const __bundlePath = require('node:path');
+const { existsSync: __bundleExists } = require('node:fs');
+const __bundleUrl = require('node:url').pathToFileURL(__filename).href;
+
+/** A module's exports, required on first use of one of them (lazyRequires). */
+const __bundleLazy = (load) => {
+  let m;
+  const get = () => (m ??= load());
+  return new Proxy({}, {
+    get: (_, k) => get()[k],
+    set: (_, k, v) => ((get()[k] = v), true),
+    has: (_, k) => k in get(),
+    ownKeys: () => Reflect.ownKeys(get()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(get(), k);
+      if (d) d.configurable = true;
+      return d;
+    },
+  });
+};
+
+/** Where Node would find a package from here (its package.json need not be in its exports). */
+const __bundlePackageDir = (name) =>
+  require.resolve.paths(name).map((dir) => __bundlePath.join(dir, name)).find((dir) => __bundleExists(__bundlePath.join(dir, 'package.json')));
+
+/**
+ * oclif's command ids compared as localeCompare would, without setting up
+ * ICU's collator (about 7 ms) where code-unit order is the same: ids of a-z,
+ * ":" and "-" under a locale whose collation orders those by code unit (C,
+ * POSIX, English; ICU's default locale is the first of LC_ALL, LC_MESSAGES,
+ * LANG that is set). Other ids and locales (cs_CZ puts "ch" after "h", da_DK
+ * "aa" after "z") go through localeCompare.
+ */
+const __bundleCodeUnitLocale = /^(C|POSIX|en)([_.@-]|$)/.test(process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || 'C');
+const __bundleCompareIds = (a, b) =>
+  __bundleCodeUnitLocale && /^[a-z:-]*$/.test(a) && /^[a-z:-]*$/.test(b) ? (a < b ? -1 : a > b ? 1 : 0) : a.localeCompare(b);
+
