@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SessctlError } from '../../src/lib/errors.js';
-import { memcachedExptime, memcachedServerIndex } from '../../src/lib/store/apache.js';
+import { keyFromApache, memcachedExptime, memcachedServerIndex } from '../../src/lib/store/apache.js';
 import { parseMemcacheUrl } from '../../src/lib/store/memcache.js';
-import { parseDumpLine } from '../../src/lib/store/memcache-client.js';
+import { dumpedKey } from '../../src/lib/store/memcache-client.js';
 import { openStore } from '../../src/lib/store/open.js';
 import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
 import { testEntry } from '../helpers/entries.js';
@@ -34,10 +34,30 @@ describe('memcached layout helpers', () => {
     expect(memcachedExptime(1_000_000_000, now)).toBe(2 ** 31 - 1);
   });
 
-  it('parses metadump lines with URL-encoded keys', () => {
-    expect(parseDumpLine('key=mod_ssl-sess%3Aab12 exp=1795304487 la=1795304387 cas=1 fetch=no cls=1 size=77')).toEqual({ key: 'mod_ssl-sess:ab12', exp: 1795304487 });
-    expect(parseDumpLine('key=x exp=-1 la=1 cas=2 fetch=no cls=1 size=60')).toEqual({ key: 'x', exp: -1 });
-    expect(parseDumpLine('garbage')).toBeUndefined();
+  it("a store key is one of the prefix's sessions when the rest is 1 to 32 bytes of hex (either case; lowercased)", () => {
+    expect(keyFromApache('p:', 'p:ab')).toBe('ab');
+    expect(keyFromApache('p:', 'p:0123456789ABCDEFabcdef')).toBe('0123456789abcdefabcdef');
+    expect(keyFromApache('p:', `p:${'f'.repeat(64)}`)).toBe('f'.repeat(64));
+    for (const bad of ['p:', 'p:a', 'p:abc', `p:${'f'.repeat(66)}`, 'p:ag', 'p:a ', 'p:G0', 'p:/0', 'p::0', 'p:@0', 'p:`0', 'q:ab', 'ab', 'P:ab']) {
+      expect(keyFromApache('p:', bad), bad).toBeUndefined();
+    }
+  });
+
+  it('reads the key of a metadump line, URL-decoded into bytes (one character a byte)', () => {
+    const key = (line: string) => {
+      // Within a chunk, as the dump reads them: other lines around it.
+      const buf = Buffer.from(`key=a%3Ab exp=1 la=1 cas=1 fetch=no cls=1 size=1\n${line}\nkey=c exp=1\n`, 'latin1');
+      const start = buf.indexOf('\n') + 1;
+      return dumpedKey(buf, start, buf.indexOf('\n', start));
+    };
+    expect(key('key=mod_ssl-sess%3Aab12 exp=1795304487 la=1795304387 cas=1 fetch=no cls=1 size=77')).toBe('mod_ssl-sess:ab12');
+    expect(key('key=x exp=-1 la=1 cas=2 fetch=no cls=1 size=60')).toBe('x');
+    expect(key('key=x')).toBe('x');
+    expect(key('key=END\r')).toBe('END');
+    // UTF-8 stays bytes: "é" is C3 A9, sent back as the same two bytes.
+    expect(key('key=s%C3%A9%3Aab exp=1')).toBe('s\u00c3\u00a9:ab');
+    expect(key('key=%6d%6F exp=1')).toBe('mo');
+    for (const bad of ['garbage', 'END', 'key= exp=1', 'key=ab%3 exp=1', 'key=ab% exp=1', 'key=a%zzb exp=1', 'kex=ab exp=1']) expect(key(bad), bad).toBeUndefined();
   });
 
   it('parses server lists and rejects bad ones', () => {
@@ -118,7 +138,7 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
     expect(await store.foldl((x, acc: string[]) => [...acc, x.key], [])).toEqual([e.key]);
   });
 
-  it('a fold reads every server at once, each batch in one quiet meta get, and gives what lookups give', async () => {
+  it('a fold reads every server at once, each batch in one write of meta gets, and gives what lookups give', async () => {
     const now = nowSeconds();
     const written = Array.from({ length: 40 }, (_x, i) => testEntry(100 + i, { salt: SALT, expiresAt: now + 600 }));
     for (const e of written) await store.update(e);
@@ -167,9 +187,9 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
       expect(delta('get_hits'), `server ${n}`).toBe(2 * mine.length - misses);
       expect(delta('get_misses'), `server ${n}`).toBe(misses);
       expect(delta('lru_crawler_starts'), `server ${n}`).toBe(1);
-      // What was sent: the dump, then one batch of quiet meta gets closed by mn (not `mg KEY v t` a key).
-      const batch = mine.flatMap((k) => [`mod_ssl-sess:${k}`, `sessctl:meta:mod_ssl-sess:${k}`]).map((k) => `mg ${k} v t k q\r\n`).join('');
-      const sent = 'lru_crawler metadump all\r\n'.length + batch.length + 'mn\r\n'.length + statsSent[n]! * 'stats\r\n'.length;
+      // What was sent: the dump, then one batch: each session's value and TTL, and its metadata's value.
+      const batch = mine.map((k) => `mg mod_ssl-sess:${k} v t\r\nmg sessctl:meta:mod_ssl-sess:${k} v\r\n`).join('');
+      const sent = 'lru_crawler metadump all\r\n'.length + batch.length + statsSent[n]! * 'stats\r\n'.length;
       expect(delta('bytes_read'), `server ${n}`).toBe(sent);
     }
 
@@ -182,6 +202,27 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
       const got = folded.get(key);
       expect(Math.abs(got!.expiresAt - looked!.expiresAt), key).toBeLessThanOrEqual(1);
       expect({ ...got, expiresAt: 0 }, key).toEqual({ ...looked, expiresAt: 0 });
+    }
+  });
+
+  it('a prefix beyond ASCII: fold and size see its sessions (the dump gives keys as bytes), and only those', async () => {
+    const prefix = 'caché-sess:';
+    const other = await openStore(`${url}?prefix=${encodeURIComponent(prefix)}`);
+    try {
+      const now = nowSeconds();
+      const mine = Array.from({ length: 6 }, (_x, i) => testEntry(300 + i, { salt: SALT, expiresAt: now + 600 }));
+      for (const e of mine) await other.update(e);
+      await store.update(testEntry(310, { salt: SALT, expiresAt: now + 600 }));
+      // Stored under the prefix's UTF-8 bytes, as Apache would write them.
+      const key = `caché-sess:${mine[0]!.key}`;
+      const home = servers[memcachedServerIndex(key, 2)]!;
+      expect(await home.raw(Buffer.from(`mg ${key} s\r\n`), /\r\n$/)).toBe(`HD s${mine[0]!.der.length}\r\n`);
+      expect(await other.size()).toBe(6);
+      const folded = await other.foldl((e, acc: string[]) => [...acc, e.key], [], { withDer: false });
+      expect(folded.sort()).toEqual(mine.map((e) => e.key).sort());
+      expect(await store.size()).toBe(1);
+    } finally {
+      await other.terminate();
     }
   });
 

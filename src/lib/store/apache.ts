@@ -56,9 +56,18 @@ export function apacheKey(prefix: string, key: SessionKey): string {
  * httpd before 2.4.x wrote `%02X` (mod_socache_memcache.c).
  */
 export function keyFromApache(prefix: string, storeKey: string): SessionKey | undefined {
-  if (!storeKey.startsWith(prefix)) return undefined;
+  const length = storeKey.length - prefix.length;
+  if (length < 2 || length > 64 || length % 2 !== 0 || !storeKey.startsWith(prefix)) return undefined;
+  // A loop rather than a regular expression: folds call this once a session (bench/redis).
+  let upper = false;
+  for (let i = prefix.length; i < storeKey.length; i++) {
+    const c = storeKey.charCodeAt(i);
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) continue;
+    if (c < 0x41 || c > 0x46) return undefined;
+    upper = true;
+  }
   const hex = storeKey.slice(prefix.length);
-  return /^(?:[0-9a-fA-F]{2}){1,32}$/.test(hex) ? hex.toLowerCase() : undefined;
+  return upper ? hex.toLowerCase() : hex;
 }
 
 /**

@@ -2,9 +2,9 @@
  * A small memcached text-protocol client over node:net, for the memcached
  * backend (memcache.ts). It speaks only what that backend needs: meta get
  * (`mg KEY v t`: value and remaining TTL in one reply, memcached >= 1.6;
- * many keys in one request with quiet mode and a closing `mn`),
- * set/add, delete, incr/decr, and `lru_crawler metadump all`, which the
- * maintained npm clients do not offer. Reference: memcached's doc/protocol.txt.
+ * a batch of keys and their companions in one request), set/add, delete,
+ * incr/decr, and `lru_crawler metadump all`, which the maintained npm
+ * clients do not offer. Reference: memcached's doc/protocol.txt.
  *
  * One connection per server; requests are pipelined and their replies
  * arrive in order. Every request is bounded by `timeoutMs`: a server that is
@@ -17,8 +17,14 @@ import { SessctlError } from '../errors.js';
 
 const CRLF = Buffer.from('\r\n');
 
-/** Consumes one complete reply from the front of `buf`, or returns undefined to wait for more. */
-type ReplyParser<T> = (buf: Buffer) => { value: T; consumed: number } | undefined;
+/**
+ * Reads a reply from the front of `buf`: `consumed` bytes are done with;
+ * `done` once the reply is complete. A long reply (a batch's values) may be
+ * read a part at a time, so only what is left of a chunk is ever copied.
+ */
+type ReplyParser<T> = (buf: Buffer) => { done: true; value: T; consumed: number } | { done: false; consumed: number };
+
+const MORE = { done: false, consumed: 0 } as const;
 
 interface Pending {
   parse: ReplyParser<unknown>;
@@ -34,11 +40,13 @@ export interface MetaValue {
   ttl: number;
 }
 
-/** One line of `lru_crawler metadump`: the key (URL-decoded) and its absolute expiry (-1: never). */
-export interface DumpedKey {
-  key: string;
-  exp: number;
-}
+/**
+ * Called for each key of a getPairs batch, in order: the key's value and
+ * remaining TTL in seconds (-1: never expires), and its companion's value;
+ * undefined for a miss. The Buffers are views into the socket's data, valid
+ * during the call only: copy what is kept.
+ */
+export type PairFn = (index: number, value: Buffer | undefined, ttl: number, companion: Buffer | undefined) => void;
 
 export class MemcacheServer {
   readonly name: string;
@@ -62,15 +70,20 @@ export class MemcacheServer {
   }
 
   /**
-   * Meta get of many keys as one request: `mg KEY v t k q` for each (quiet:
-   * a miss sends nothing; k: the hit names its key) and `mn`, whose `MN`
-   * closes the reply (protocol.txt, "Meta No-Op"). One pending reply and
-   * one write for the batch instead of one of each per key: a fold's values
-   * (memcache.ts) come this way. Keys absent from the map were misses.
+   * Each key's value and TTL and its companion's value (the key behind
+   * `companionPrefix`), in one write: `mg KEY v t` and `mg COMPANION v` a
+   * key, every reply in order (`EN` for a miss), read as it arrives and
+   * handed to `each` (see PairFn) without a Buffer or object per reply. A
+   * fold's batches (memcache.ts) come this way. `keys` are byte strings, one
+   * character a byte, as `dump` gives them.
    */
-  getMany(keys: readonly string[]): Promise<Map<string, MetaValue>> {
-    if (keys.length === 0) return Promise.resolve(new Map());
-    return this.#request(`${keys.map((key) => `mg ${key} v t k q\r\n`).join('')}mn\r\n`, metaGetManyParser());
+  getPairs(keys: readonly string[], companionPrefix: string, each: PairFn): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    let text = '';
+    for (const key of keys) text += `mg ${key} v t\r\nmg ${companionPrefix}${key} v\r\n`;
+    // One latin1 write: the keys' bytes as the dump gave them.
+    const request = Buffer.from(text, 'latin1');
+    return this.#request(request, pairsParser(keys.length, each));
   }
 
   /** set (replace or create); exptime as memcached reads it (relative up to 30 days). */
@@ -103,10 +116,12 @@ export class MemcacheServer {
 
   /**
    * Every key on this server, from `lru_crawler metadump all`, in batches of
-   * up to `batchSize`. It streams over its own connection with backpressure:
-   * the crawler waits while the caller works on a batch, so memory stays flat.
+   * up to `batchSize`: each key URL-decoded into a byte string (one
+   * character a byte, so it is sent back byte for byte: write it as latin1).
+   * It streams over its own connection with backpressure: the crawler waits
+   * while the caller works on a batch, so memory stays flat.
    */
-  async *dump(batchSize = 500): AsyncGenerator<DumpedKey[]> {
+  async *dump(batchSize = 500): AsyncGenerator<string[]> {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const socket = await this.#connect();
@@ -115,17 +130,30 @@ export class MemcacheServer {
       socket.on('timeout', () => socket.destroy(this.#timeoutError()));
       watch(true);
       socket.write('lru_crawler metadump all\r\n');
-      let rest = '';
-      let batch: DumpedKey[] = [];
+      let rest: Buffer = Buffer.alloc(0);
+      let batch: string[] = [];
       let busy = false;
       try {
         reading: for await (const chunk of socket as AsyncIterable<Buffer>) {
-          rest += chunk.toString('latin1');
+          const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+          let at = 0;
           let end: number;
           // Dump lines end in "\n" alone; only the final END has "\r\n".
-          while ((end = rest.indexOf('\n')) >= 0) {
-            const line = rest.slice(0, end).replace(/\r$/, '');
-            rest = rest.slice(end + 1);
+          while ((end = buf.indexOf(10, at)) >= 0) {
+            const start = at;
+            at = end + 1;
+            if (buf[start] === 0x6b /* k */) {
+              const key = dumpedKey(buf, start, end);
+              if (key !== undefined) batch.push(key);
+              if (batch.length >= batchSize) {
+                watch(false);
+                yield batch;
+                watch(true);
+                batch = [];
+              }
+              continue;
+            }
+            const line = buf.toString('latin1', start, buf[end - 1] === 13 ? end - 1 : end);
             if (line === 'END') break reading;
             if (line.startsWith('BUSY')) {
               busy = true;
@@ -134,15 +162,8 @@ export class MemcacheServer {
             if (line.startsWith('ERROR') || line.startsWith('CLIENT_ERROR') || line.startsWith('SERVER_ERROR')) {
               throw this.#protocolError('lru_crawler metadump all', line);
             }
-            const dumped = parseDumpLine(line);
-            if (dumped !== undefined) batch.push(dumped);
-            if (batch.length >= batchSize) {
-              watch(false);
-              yield batch;
-              watch(true);
-              batch = [];
-            }
           }
+          rest = buf.subarray(at);
         }
         if (!busy) {
           watch(false);
@@ -221,17 +242,17 @@ export class MemcacheServer {
   #onData(chunk: Buffer): void {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     while (this.#queue.length > 0) {
-      let reply: { value: unknown; consumed: number } | undefined;
+      let reply: ReturnType<ReplyParser<unknown>>;
       try {
         reply = this.#queue[0]!.parse(this.#buffer);
       } catch (err) {
         this.#drop(err as Error);
         return;
       }
-      if (reply === undefined) return;
+      this.#buffer = this.#buffer.subarray(reply.consumed);
+      if (!reply.done) return;
       const pending = this.#queue.shift()!;
       clearTimeout(pending.timer);
-      this.#buffer = this.#buffer.subarray(reply.consumed);
       pending.resolve(reply.value);
     }
   }
@@ -267,63 +288,101 @@ export class MemcacheServer {
 /** One CRLF-terminated line. */
 const parseLine: ReplyParser<string> = (buf) => {
   const end = buf.indexOf(CRLF);
-  return end < 0 ? undefined : { value: buf.toString('latin1', 0, end), consumed: end + 2 };
+  return end < 0 ? MORE : { done: true, value: buf.toString('latin1', 0, end), consumed: end + 2 };
 };
 
 /** `VA <size> t<ttl>\r\n<data>\r\n`, or `EN\r\n` for a miss. */
 const parseMetaGet: ReplyParser<MetaValue | undefined> = (buf) => {
-  const head = parseLine(buf);
-  if (head === undefined) return undefined;
-  if (head.value === 'EN') return { value: undefined, consumed: head.consumed };
-  const m = /^VA (\d+)(?: (.*))?$/.exec(head.value);
-  if (!m) throw new SessctlError(`memcached: unexpected reply to mg: ${head.value.slice(0, 200)}`);
-  const size = Number(m[1]);
-  if (buf.length < head.consumed + size + 2) return undefined;
-  const ttlFlag = (m[2] ?? '').split(' ').find((f) => f.startsWith('t'));
-  return {
-    value: { value: Buffer.from(buf.subarray(head.consumed, head.consumed + size)), ttl: ttlFlag === undefined ? -1 : Number(ttlFlag.slice(1)) },
-    consumed: head.consumed + size + 2,
-  };
+  const reply = metaReply(buf, 0);
+  if (reply === undefined) return MORE;
+  const value = reply.dataStart < 0 ? undefined : { value: Buffer.from(buf.subarray(reply.dataStart, reply.dataStart + reply.size)), ttl: reply.ttl };
+  return { done: true, value, consumed: reply.next };
 };
 
 /**
- * The reply to getMany: `VA <size> t<ttl> k<key>\r\n<data>\r\n` per hit, then
- * `MN\r\n`. The parser keeps its place between calls (the buffer only grows
- * until the reply is complete), so a large batch is read once, not again per chunk.
+ * The reply to getPairs: for each key, its `mg KEY v t` reply and its
+ * companion's `mg COMPANION v` reply. A pair is handed over once both are
+ * in; what is left of a pair waits for the next chunk.
  */
-function metaGetManyParser(): ReplyParser<Map<string, MetaValue>> {
-  const found = new Map<string, MetaValue>();
-  let at = 0;
+function pairsParser(count: number, each: PairFn): ReplyParser<void> {
+  let index = 0;
   return (buf) => {
-    for (;;) {
-      const end = buf.indexOf(CRLF, at);
-      if (end < 0) return undefined;
-      const head = buf.toString('latin1', at, end);
-      if (head === 'MN') return { value: found, consumed: end + 2 };
-      const m = /^VA (\d+) (.*)$/.exec(head);
-      if (!m) throw new SessctlError(`memcached: unexpected reply to mg: ${head.slice(0, 200)}`);
-      const size = Number(m[1]);
-      if (buf.length < end + 2 + size + 2) return undefined;
-      let key: string | undefined;
-      let ttl = -1;
-      for (const flag of m[2]!.split(' ')) {
-        if (flag.startsWith('k')) key = flag.slice(1);
-        else if (flag.startsWith('t')) ttl = Number(flag.slice(1));
-      }
-      if (key === undefined) throw new SessctlError(`memcached: mg reply without its key: ${head.slice(0, 200)}`);
-      found.set(key, { value: Buffer.from(buf.subarray(end + 2, end + 2 + size)), ttl });
-      at = end + 2 + size + 2;
+    let at = 0;
+    while (index < count) {
+      const value = metaReply(buf, at);
+      if (value === undefined) break;
+      const { dataStart: valueStart, size: valueSize, ttl } = value;
+      const companion = metaReply(buf, value.next);
+      if (companion === undefined) break;
+      each(
+        index,
+        valueStart < 0 ? undefined : buf.subarray(valueStart, valueStart + valueSize),
+        ttl,
+        companion.dataStart < 0 ? undefined : buf.subarray(companion.dataStart, companion.dataStart + companion.size),
+      );
+      index += 1;
+      at = companion.next;
     }
+    return index === count ? { done: true, value: undefined, consumed: at } : { done: false, consumed: at };
   };
 }
 
-/** `key=<urlencoded> exp=<unix|-1> la=... cas=... fetch=... cls=... size=...` */
-export function parseDumpLine(line: string): DumpedKey | undefined {
-  const m = /^key=(\S+) exp=(-?\d+)/.exec(line);
-  if (!m) return undefined;
-  try {
-    return { key: decodeURIComponent(m[1]!), exp: Number(m[2]) };
-  } catch {
-    return undefined;
+/** One meta get reply at `at`, if complete: where its data starts (-1: a miss, `EN`), its size and the `t` flag (-1 without one); `next` is where the reply after it starts. */
+function metaReply(buf: Buffer, at: number): { dataStart: number; size: number; ttl: number; next: number } | undefined {
+  const end = buf.indexOf(CRLF, at);
+  if (end < 0) return undefined;
+  // "EN": a miss.
+  if (end === at + 2 && buf[at] === 0x45 && buf[at + 1] === 0x4e) return { dataStart: -1, size: 0, ttl: -1, next: end + 2 };
+  // "VA <size>[ <flags>]", flags one letter and a value each, space-separated.
+  let i = at + 3;
+  let size = 0;
+  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) size = size * 10 + buf[i++]! - 0x30;
+  if (buf[at] !== 0x56 || buf[at + 1] !== 0x41 || buf[at + 2] !== 0x20 || i === at + 3 || (i < end && buf[i] !== 0x20)) {
+    throw new SessctlError(`memcached: unexpected reply to mg: ${buf.toString('latin1', at, Math.min(end, at + 200))}`);
   }
+  let ttl = -1;
+  while (i < end) {
+    const flag = i + 1;
+    i = buf.indexOf(0x20, flag);
+    if (i < 0 || i > end) i = end;
+    if (buf[flag] === 0x74 /* t */) ttl = Number(buf.toString('latin1', flag + 1, i));
+  }
+  const dataStart = end + 2;
+  if (buf.length < dataStart + size + 2) return undefined;
+  return { dataStart, size, ttl, next: dataStart + size + 2 };
+}
+
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let c = 0; c < 256; c++) {
+  const digit = '0123456789abcdef'.indexOf(String.fromCharCode(c).toLowerCase());
+  if (digit >= 0) HEX_VALUE[c] = digit;
+}
+const decoded = Buffer.alloc(1024);
+
+/**
+ * The key of one `lru_crawler metadump` line (`buf` from `start` to the
+ * "\n" at `end`): `key=<urlencoded> exp=<unix|-1> la=... cas=... fetch=...
+ * cls=... size=...`, URL-decoded into a byte string; undefined for any
+ * other line or a bad escape.
+ */
+export function dumpedKey(buf: Buffer, start: number, end: number): string | undefined {
+  if (buf[start] !== 0x6b || buf[start + 1] !== 0x65 || buf[start + 2] !== 0x79 || buf[start + 3] !== 0x3d) return undefined;
+  let stop = buf.indexOf(0x20, start + 4);
+  if (stop < 0 || stop > end) stop = buf[end - 1] === 13 ? end - 1 : end;
+  // memcached escapes every byte but letters, digits and "-._~" (its uriencode), so a key holds at least a "%" or two.
+  let length = 0;
+  for (let i = start + 4; i < stop; i++) {
+    let c = buf[i]!;
+    if (c === 0x25 /* % */) {
+      if (i + 2 >= stop) return undefined;
+      const hi = HEX_VALUE[buf[i + 1]!]!;
+      const lo = HEX_VALUE[buf[i + 2]!]!;
+      if (hi < 0 || lo < 0) return undefined;
+      c = (hi << 4) | lo;
+      i += 2;
+    }
+    if (length === decoded.length) return undefined;
+    decoded[length++] = c;
+  }
+  return length === 0 ? undefined : decoded.toString('latin1', 0, length);
 }

@@ -18,8 +18,8 @@
  * What memcached cannot do, and what this backend does instead:
  * - no way to list keys but `lru_crawler metadump all`: foldl and size dump
  *   every server at once, streaming; foldl asks for each dump batch's values
- *   in one quiet meta get (`mg ... q` closed by `mn`) while the next batch
- *   is read (docs/BENCHMARKS.md, bench/redis);
+ *   (each session and its metadata) in one write while the next batch is
+ *   read, and reads the replies in place (docs/BENCHMARKS.md, bench/redis);
  * - no sets: selectSession folds over the whole cache (O(n), fine for the
  *   client caches this is meant for);
  * - memcached may evict anything under memory pressure, so it keeps no
@@ -41,7 +41,7 @@ import {
   parseMeta,
   remainingTtl,
 } from './apache.js';
-import { MemcacheServer, type DumpedKey, type MetaValue } from './memcache-client.js';
+import { MemcacheServer, type MetaValue } from './memcache-client.js';
 import { merged, quiet } from './merge.js';
 import {
   COUNTER_NAMES,
@@ -52,6 +52,7 @@ import {
   type Counters,
   type Entry,
   type FoldFn,
+  type FoldOptions,
   type OpenOptions,
   type SessionKey,
   type SessionStore,
@@ -59,6 +60,7 @@ import {
 } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 3_000;
+/** Keys a fold asks for in one write (and the dump hands over at a time). */
 const BATCH = 500;
 
 export interface MemcacheUrl {
@@ -107,6 +109,8 @@ export class MemcacheStore implements SessionStore {
 
   readonly #servers: MemcacheServer[];
   readonly #prefix: string;
+  /** The prefix as the dump gives keys: its UTF-8 bytes, one character a byte. */
+  readonly #dumpedPrefix: string;
   readonly #now: () => number;
   readonly #onWarning: (message: string) => void;
   #closed = false;
@@ -116,6 +120,7 @@ export class MemcacheStore implements SessionStore {
     if (options.ca !== undefined) throw usageError('--ca applies to https:// and rediss:// stores; memcached has no TLS');
     this.url = config.display;
     this.#prefix = config.prefix;
+    this.#dumpedPrefix = Buffer.from(config.prefix).toString('latin1');
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#servers = config.servers.map(({ host, port }) => new MemcacheServer(host, port, timeoutMs));
     this.#now = options.now ?? nowSeconds;
@@ -157,10 +162,12 @@ export class MemcacheStore implements SessionStore {
     return removed;
   }
 
-  async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
+  async foldl<A>(fn: FoldFn<A>, acc0: A, options: FoldOptions = {}): Promise<A> {
     this.#check();
     let acc = acc0;
-    const batches = this.#servers.length === 1 ? this.#entryBatches(this.#servers[0]!) : merged(this.#servers.map((server) => this.#entryBatches(server)));
+    // The DER is copied out of the reply only when the caller wants it.
+    const keepDer = options.withDer === false ? 'none' : 'copy';
+    const batches = this.#servers.length === 1 ? this.#entryBatches(this.#servers[0]!, keepDer) : merged(this.#servers.map((server) => this.#entryBatches(server, keepDer)));
     try {
       for await (const entries of batches) {
         for (const entry of entries) {
@@ -191,7 +198,7 @@ export class MemcacheStore implements SessionStore {
     const counts = await Promise.all(
       this.#servers.map(async (server) => {
         let count = 0;
-        for await (const dumped of server.dump(BATCH)) count += dumped.filter(({ key }) => keyFromApache(this.#prefix, key) !== undefined).length;
+        for await (const keys of server.dump(BATCH)) count += keys.filter((key) => keyFromApache(this.#dumpedPrefix, key) !== undefined).length;
         return count;
       }),
     );
@@ -257,15 +264,15 @@ export class MemcacheStore implements SessionStore {
 
   /**
    * One server's sessions, a dump batch at a time: each batch's values are
-   * asked for in one getMany while the next batch is read from the dump
+   * asked for in one getPairs while the next batch is read from the dump
    * (its own connection), so neither waits on the other.
    */
-  async *#entryBatches(server: MemcacheServer): AsyncGenerator<Entry[]> {
+  async *#entryBatches(server: MemcacheServer, keepDer: 'copy' | 'none'): AsyncGenerator<Entry[]> {
     const dump = server.dump(BATCH);
     let previous: Promise<Entry[]> | undefined;
     try {
-      for await (const dumped of dump) {
-        const batch = quiet(this.#fetch(server, dumped));
+      for await (const keys of dump) {
+        const batch = quiet(this.#fetch(server, keys, keepDer));
         if (previous !== undefined) yield await previous;
         previous = batch;
       }
@@ -276,38 +283,51 @@ export class MemcacheStore implements SessionStore {
     }
   }
 
-  /** The entries behind one dump batch: each session and its metadata in one getMany; gone since the dump: left out. */
-  async #fetch(server: MemcacheServer, dumped: DumpedKey[]): Promise<Entry[]> {
-    const wanted = dumped.flatMap(({ key: storeKey }) => {
-      const key = keyFromApache(this.#prefix, storeKey);
-      return key === undefined ? [] : [{ storeKey, key }];
-    });
-    const values = await server.getMany(wanted.flatMap(({ storeKey }) => [storeKey, metaKey(storeKey)]));
-    const entries: Entry[] = [];
-    for (const { storeKey, key } of wanted) {
-      const value = values.get(storeKey);
-      if (value === undefined) continue; // deleted or expired since the dump
-      try {
-        entries.push(this.#entry(key, value, values.get(metaKey(storeKey))));
-      } catch (err) {
-        this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
-      }
+  /**
+   * The entries behind one dump batch (byte strings, see MemcacheServer.dump):
+   * each session and its metadata in one getPairs, each Entry made as its
+   * replies arrive; gone since the dump: left out.
+   */
+  async #fetch(server: MemcacheServer, dumped: string[], keepDer: 'copy' | 'none'): Promise<Entry[]> {
+    const storeKeys: string[] = [];
+    const keys: SessionKey[] = [];
+    for (const storeKey of dumped) {
+      const key = keyFromApache(this.#dumpedPrefix, storeKey);
+      if (key === undefined) continue;
+      storeKeys.push(storeKey);
+      keys.push(key);
     }
+    const entries: Entry[] = [];
+    const now = this.#now();
+    await server.getPairs(storeKeys, META_PREFIX, (i, der, ttl, meta) => {
+      if (der === undefined) return; // deleted or expired since the dump
+      try {
+        entries.push(entryFromStored({ key: keys[i]!, der, keepDer, ttlMs: ttl >= 0 ? ttl * 1000 : undefined, meta: parseMeta(metaFieldsOf(meta)), now }));
+      } catch (err) {
+        this.#onWarning(`skipping ${storeKeys[i]!} in ${this.url}: ${(err as Error).message}`);
+      }
+    });
     return entries;
   }
 
   #entry(key: SessionKey, value: MetaValue, meta: MetaValue | undefined): Entry {
-    let fields: Record<string, string> | undefined;
-    try {
-      fields = meta === undefined ? undefined : (JSON.parse(meta.value.toString('utf8')) as Record<string, string>);
-    } catch {
-      fields = undefined;
-    }
-    return entryFromStored({ key, der: value.value, ttlMs: value.ttl >= 0 ? value.ttl * 1000 : undefined, meta: parseMeta(fields), now: this.#now() });
+    return entryFromStored({ key, der: value.value, ttlMs: value.ttl >= 0 ? value.ttl * 1000 : undefined, meta: parseMeta(metaFieldsOf(meta?.value)), now: this.#now() });
   }
 }
 
+const META_PREFIX = `${SESSCTL_NAMESPACE}meta:`;
+
 /** sessctl's metadata for a session key; it lives on the session's server (chosen by the session key). */
 export function metaKey(storeKey: string): string {
-  return `${SESSCTL_NAMESPACE}meta:${storeKey}`;
+  return META_PREFIX + storeKey;
+}
+
+/** The metadata record's fields (JSON); undefined when absent or unreadable (then the DER alone speaks). */
+function metaFieldsOf(meta: Buffer | undefined): Record<string, string> | undefined {
+  if (meta === undefined) return undefined;
+  try {
+    return JSON.parse(meta.toString('utf8')) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
 }
