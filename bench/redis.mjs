@@ -16,8 +16,10 @@
  * then the same sessions on two memcached servers in Apache's sharded layout
  * (apr-util's crc32 choice, `set KEY 0 TTL LEN` as mod_socache_memcache writes)
  * against both servers' `lru_crawler metadump all` read at once through bash's
- * /dev/tcp, and on a three-master Redis Cluster against `redis-cli --scan` on
- * every master at once.
+ * /dev/tcp (and the floor of any client that reads the values,
+ * bench/memcached-floor.mjs), and on a three-master Redis Cluster against
+ * `redis-cli --scan` on every master at once; with the CPU time each command
+ * costs the servers.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -147,13 +149,32 @@ const idOffset = der.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
 const bin = path.join(ROOT, 'bin/run.js');
 const row = (r, ref) => `${r.label.padEnd(34)} ${r.wall.toFixed(2).padStart(7)} s  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak RSS  ${(r.wall / ref.wall).toFixed(1).padStart(5)}x reference`;
 
-/** sessctl stats --json and list --json against `reference`, alternating, `runs` times each; counts checked. */
-async function versus(url, reference, runs = RUNS) {
+/** CPU seconds the servers' processes (pids) have used so far, from /proc (utime + stime, in clock ticks of 1/100 s). */
+function serverCpu(pids) {
+  return pids.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+  }, 0);
+}
+
+/**
+ * sessctl stats --json and list --json against `reference`, alternating, `runs` times each; counts checked.
+ * `floor` (optional): a command measured in the same alternation, for what no client can go below.
+ * `pids`: the servers' processes, whose CPU time each command costs them is printed too.
+ */
+async function versus(url, reference, { runs = RUNS, floor, pids = [] } = {}) {
   const results = [];
+  const timed = async (label, argv) => {
+    const before = serverCpu(pids);
+    const r = await measure(label, argv);
+    return { ...r, serverCpu: serverCpu(pids) - before };
+  };
+  const show = (r, ref) => console.log(`${row(r, ref)}  ${r.serverCpu.toFixed(2).padStart(5)} s server CPU`);
   for (let i = 0; i < runs; i++) {
-    const ref = await measure(reference.label, reference.argv);
-    const stats = await measure('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
-    const list = await measure('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
+    const ref = await timed(reference.label, reference.argv);
+    const low = floor && (await timed(floor.label, floor.argv));
+    const stats = await timed('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
+    const list = await timed('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
     const { total } = JSON.parse(stats.head);
     if (ref.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
       // memcached's LRU crawler is no snapshot: an item the LRU maintainer moves during the crawl can be missed (seen once in 100k).
@@ -161,13 +182,15 @@ async function versus(url, reference, runs = RUNS) {
       if (!reference.approximate || off > SESSIONS / 1000) throw new Error(`counts disagree: reference ${ref.lines}, stats ${total}, list ${list.lines - 2}`);
       console.log(`(counts: reference ${ref.lines}, stats ${total}, list ${list.lines - 2} of ${SESSIONS})`);
     }
-    console.log(row(ref, ref));
-    console.log(row(stats, ref));
-    console.log(row(list, ref));
-    results.push({ ref, stats, list });
+    show(ref, ref);
+    if (low) show(low, ref);
+    show(stats, ref);
+    show(list, ref);
+    results.push({ ref, low, stats, list });
   }
   const median = (xs) => (xs.sort((a, b) => a - b), (xs[Math.floor((xs.length - 1) / 2)] + xs[Math.ceil((xs.length - 1) / 2)]) / 2);
-  console.log(`median of ${runs} ratio(s): stats ${median(results.map((r) => r.stats.wall / r.ref.wall)).toFixed(2)}x, list --json ${median(results.map((r) => r.list.wall / r.ref.wall)).toFixed(2)}x`);
+  const ratio = (name) => median(results.map((r) => r[name].wall / r.ref.wall)).toFixed(2);
+  console.log(`median of ${runs} ratio(s): stats ${ratio('stats')}x, list --json ${ratio('list')}x${floor ? `, floor ${ratio('low')}x` : ''}; load average ${os.loadavg()[0].toFixed(1)}`);
   return results;
 }
 
@@ -264,7 +287,10 @@ if (BACKENDS.has('memcached')) {
     console.log(`\n${version}, two servers, Apache's sharded layout: filled ${SESSIONS} sessions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     // Both servers' key dumps at once, as the reference lister; sed stops at END.
     const dumpBoth = ports.map((p) => `(exec 3<>/dev/tcp/127.0.0.1/${p}; printf 'lru_crawler metadump all\\r\\n' >&3; sed '/^END/q' <&3 | grep '^key=') &`).join(' ') + ' wait';
-    await versus(`memcache://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, { label: 'lru_crawler metadump x2 (/dev/tcp)', argv: ['bash', '-c', dumpBoth], approximate: true });
+    await versus(`memcache://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, { label: 'lru_crawler metadump x2 (/dev/tcp)', argv: ['bash', '-c', dumpBoth], approximate: true }, {
+      floor: { label: 'floor: dump + batched mg, unread', argv: [process.execPath, path.join(ROOT, 'bench/memcached-floor.mjs'), ...ports.map(String)] },
+      pids: ports.map((p) => Number(readFileSync(path.join(mdir, `${p}.pid`), 'utf8'))),
+    });
   } finally {
     for (const p of ports) {
       try {
@@ -324,7 +350,9 @@ if (BACKENDS.has('cluster')) {
     const counts = ports.map((p) => Number(execFileSync('redis-cli', ['-p', String(p), 'dbsize']).toString().trim()));
     console.log(`\nRedis Cluster, three masters: filled ${counts.join(' + ')} keys in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const scanAll = ports.map((p) => `redis-cli -p ${p} --scan --pattern 'mod_ssl-sess:*' &`).join(' ') + ' wait';
-    await versus(`redis://${ports.map((p) => `127.0.0.1:${p}`).join(',')}?cluster=1`, { label: 'redis-cli --scan x3 masters', argv: ['bash', '-c', scanAll] });
+    await versus(`redis://${ports.map((p) => `127.0.0.1:${p}`).join(',')}?cluster=1`, { label: 'redis-cli --scan x3 masters', argv: ['bash', '-c', scanAll] }, {
+      pids: ports.map((p) => Number(readFileSync(path.join(cdir, `${p}.pid`), 'utf8'))),
+    });
   } finally {
     for (const p of ports) {
       try {
