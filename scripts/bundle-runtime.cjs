@@ -5,7 +5,7 @@
 // test/cli/bundle-runtime.test.ts runs them in a context of its own.
 'use strict';
 const __bundlePath = require('node:path');
-const { existsSync: __bundleExists } = require('node:fs');
+const { existsSync: __bundleExists, realpathSync: __bundleRealpath } = require('node:fs');
 const __bundleUrl = require('node:url').pathToFileURL(__filename).href;
 
 /** A module's exports, required on first use of one of them (lazyRequires). */
@@ -41,3 +41,26 @@ const __bundleCodeUnitLocale = /^(C|POSIX|en)([_.@-]|$)/.test(process.env.LC_ALL
 const __bundleCompareIds = (a, b) =>
   __bundleCodeUnitLocale && /^[a-z:-]*$/.test(a) && /^[a-z:-]*$/.test(b) ? (a < b ? -1 : a > b ? 1 : 0) : a.localeCompare(b);
 
+/**
+ * Whether an `oclif.plugins` pattern is a plain npm package name, which
+ * minimatch matches only to itself: no glob characters, no leading "!" or
+ * "#", no "." or ".." part.
+ */
+const __bundleIsPackageName = (pattern) => /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(pattern);
+
+/**
+ * The package.json of `name` where require.resolve(name, { paths: [from] })
+ * finds the package: in the first node_modules directory up from `from` that
+ * holds it, symbolic links resolved; undefined when none does (oclif then asks
+ * require.resolve). oclif takes the plugin's root from this path; require.resolve
+ * would also resolve the package's exports, loading Node's ES-module resolver.
+ */
+const __bundleInstalledPackage = (name, from) => {
+  for (let dir = __bundlePath.resolve(from); ; dir = __bundlePath.dirname(dir)) {
+    if (__bundlePath.basename(dir) !== 'node_modules') {
+      const pjson = __bundlePath.join(dir, 'node_modules', name, 'package.json');
+      if (__bundleExists(pjson)) return __bundleRealpath(pjson);
+    }
+    if (__bundlePath.dirname(dir) === dir) return undefined;
+  }
+};

@@ -96,6 +96,25 @@ const oclifPatches = {
     // collator, about 7 ms of every command. __bundleCompareIds gives the same order.
     ['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => __bundleCompareIds(a.id, b.id));'],
   ],
+  'util/fs.js': [
+    // package.json files, manifests and the theme, read synchronously: through
+    // fs/promises each read waited on the thread pool, and loading fs/promises
+    // loaded readline and fs.watch with it. Same contents, same errors.
+    ["const contents = await (0, promises_1.readFile)(path, 'utf8');", "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');"],
+  ],
+  'util/find-root.js': [
+    // A plugin's root: its package.json found as require.resolve would find the package
+    // (__bundleInstalledPackage), without resolving its exports (Node's ES-module resolver).
+    ['pkgPath = require.resolve(name, { paths: [root] });', 'pkgPath = __bundleInstalledPackage(name, root) ?? require.resolve(name, { paths: [root] });'],
+  ],
+  'config/plugin-loader.js': [
+    // oclif.plugins matched against the dependencies: a plain package name matches only
+    // itself, as minimatch would say, without loading minimatch (__bundleIsPackageName).
+    [
+      'patterns.some((w) => (0, minimatch_1.minimatch)(p, w))',
+      'patterns.some((w) => (__bundleIsPackageName(w) ? p === w : (0, minimatch_1.minimatch)(p, w)))',
+    ],
+  ],
 };
 function patchOclif(file, contents) {
   const inPackage = file.split(`${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`)[1]?.split(path.sep).join('/');

@@ -3,11 +3,14 @@
  * run in a context of their own with the environment each test gives: the
  * bundle's stand-ins for oclif's code must do what that code did.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { minimatch } from 'minimatch';
+import { afterAll, describe, expect, test } from 'vitest';
+import { tempDir } from '../helpers/env.js';
 
 const SOURCE = readFileSync(new URL('../../scripts/bundle-runtime.cjs', import.meta.url), 'utf8');
 
@@ -18,10 +21,17 @@ function runtime(env: Record<string, string>) {
     'const calls = { n: 0 }; const localeCompare = String.prototype.localeCompare; String.prototype.localeCompare = function (b) { calls.n++; return localeCompare.call(this, b); }; calls',
     context,
   ) as { n: number };
-  const helpers = vm.runInContext(`${SOURCE}\n;({ __bundleCompareIds })`, context) as {
+  const helpers = vm.runInContext(`${SOURCE}\n;({ __bundleCompareIds, __bundleIsPackageName, __bundleInstalledPackage })`, context) as {
     __bundleCompareIds: (a: string, b: string) => number;
+    __bundleIsPackageName: (pattern: string) => boolean;
+    __bundleInstalledPackage: (name: string, from: string) => string | undefined;
   };
-  return { compare: helpers.__bundleCompareIds, calls };
+  return {
+    compare: helpers.__bundleCompareIds,
+    isPackageName: helpers.__bundleIsPackageName,
+    installedPackage: helpers.__bundleInstalledPackage,
+    calls,
+  };
 }
 
 const id = fc.stringMatching(/^[a-z:-]{0,12}$/);
@@ -54,5 +64,66 @@ describe('__bundleCompareIds (oclif sorts each plugin\'s commands by id)', () =>
     const { compare, calls } = runtime({ LANG: 'C.UTF-8' });
     for (const [a, b] of [['Get', 'get'], ['a1', 'a:'], ['a_b', 'a-b'], ['é', 'f']]) expect(compare(a, b)).toBe(a.localeCompare(b));
     expect(calls.n).toBe(4);
+  });
+});
+
+describe('__bundleIsPackageName (oclif matches oclif.plugins against the dependencies with minimatch)', () => {
+  const { isPackageName } = runtime({});
+  const part = fc.stringMatching(/^[a-zA-Z0-9._@!#*?[\]{}()+-]{1,8}$/);
+  const name = fc.oneof(part, fc.tuple(part, part).map(([a, b]) => `${a}/${b}`), fc.tuple(part, part).map(([a, b]) => `@${a}/${b}`));
+
+  test('a pattern it calls a package name matches a name exactly when minimatch says so', () => {
+    fc.assert(
+      fc.property(name, name, (pattern, dependency) => {
+        if (isPackageName(pattern)) expect(dependency === pattern).toBe(minimatch(dependency, pattern));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const dependency of ['@oclif/plugin-help', '@oclif/plugin-autocomplete', 'chalk', '@oclif/core']) {
+      expect(isPackageName('@oclif/plugin-help')).toBe(true);
+      expect(dependency === '@oclif/plugin-help').toBe(minimatch(dependency, '@oclif/plugin-help'));
+    }
+  });
+
+  test('globs, negations, comments and dot parts are left to minimatch', () => {
+    for (const pattern of ['@oclif/plugin-*', '!@oclif/plugin-help', '#x', './x', '@oclif/../x', 'a/b/c', 'plugin-{a,b}', '@oclif/plugin-?', 'x+(a)']) {
+      expect(isPackageName(pattern), pattern).toBe(false);
+    }
+  });
+});
+
+describe('__bundleInstalledPackage (oclif finds each plugin\'s root from require.resolve)', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+  const { installedPackage } = runtime({});
+
+  test('the installed core plugins: where require.resolve finds them', () => {
+    for (const name of ['@oclif/plugin-help', '@oclif/plugin-autocomplete']) {
+      const found = installedPackage(name, process.cwd());
+      expect(found).toBe(realpathSync(path.join(process.cwd(), 'node_modules', name, 'package.json')));
+      expect(path.dirname(createRequire(path.join(process.cwd(), 'x.js')).resolve(name)).startsWith(path.dirname(found!))).toBe(true);
+    }
+  });
+
+  test('the nearest node_modules first, links resolved, node_modules/node_modules skipped; none: undefined', () => {
+    const root = realpathSync(tmp.dir);
+    const pkg = (dir: string) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'package.json'), '{"name":"p","main":"index.js"}');
+      writeFileSync(path.join(dir, 'index.js'), '');
+    };
+    pkg(path.join(root, 'node_modules/p'));
+    pkg(path.join(root, 'a/node_modules/p'));
+    pkg(path.join(root, 'real/p'));
+    mkdirSync(path.join(root, 'b/c/node_modules'), { recursive: true });
+    symlinkSync(path.join(root, 'real/p'), path.join(root, 'b/c/node_modules/p'));
+    pkg(path.join(root, 'a/node_modules/node_modules/p'));
+    for (const from of ['a', 'a/x/y', 'b', 'b/c', 'b/c/d', 'a/node_modules/q']) {
+      const at = path.join(root, from);
+      mkdirSync(at, { recursive: true });
+      const expected = realpathSync(path.join(path.dirname(createRequire(import.meta.url).resolve('p', { paths: [at] })), 'package.json'));
+      expect(installedPackage('p', at), from).toBe(expected);
+    }
+    expect(installedPackage('no-such-package-here', root)).toBeUndefined();
   });
 });
