@@ -65,26 +65,29 @@ export const DEFAULT_TIMEOUT_MS = 3_000;
 const SCAN_COUNT = 1000;
 
 /**
- * What a fold reads of each session on one node, in one command: for KEYS
+ * What a fold reads of each session on one node, in one command: for ARGV
  * 1..n the session keys and n+1..2n their metadata keys, the DER (false: gone
  * or not a string), PTTL and the metadata hash's fields, three replies a
  * session. Read-only (no-writes); the keys of one SCAN page lie in many
  * slots of the same node (allow-cross-slot-keys): both flags are Redis 7.0's
  * (https://redis.io/docs/latest/develop/interact/programmability/lua-api/),
- * older servers refuse the script and the fold pipelines instead. One page
- * (about SCAN_COUNT sessions) holds the server a few milliseconds, as a
- * SCAN of that COUNT does.
+ * older servers refuse the script and the fold pipelines instead. The keys
+ * are arguments, not declared KEYS: a cluster node refuses a command whose
+ * declared keys span slots (CROSSSLOT) before the script runs, whatever its
+ * flags, while each command the script runs touches one slot of its own
+ * node. One page (about SCAN_COUNT sessions) holds the server a few
+ * milliseconds, as a SCAN of that COUNT does.
  */
 const FETCH_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
 local out = {}
-local n = #KEYS / 2
+local n = #ARGV / 2
 for i = 1, n do
-  local der = redis.pcall('GET', KEYS[i])
+  local der = redis.pcall('GET', ARGV[i])
   if type(der) ~= 'string' then der = false end
-  local meta = redis.pcall('HGETALL', KEYS[n + i])
+  local meta = redis.pcall('HGETALL', ARGV[n + i])
   if type(meta) ~= 'table' or meta.err then meta = {} end
   out[3 * i - 2] = der
-  out[3 * i - 1] = redis.call('PTTL', KEYS[i])
+  out[3 * i - 1] = redis.call('PTTL', ARGV[i])
   out[3 * i] = meta
 end
 return out`;
@@ -488,7 +491,7 @@ export class RedisStore implements SessionStore {
     const keys = wanted.map(({ storeKey }) => storeKey);
     // EVAL with Buffer replies (ioredis has evalBuffer, untyped; its callBuffer loses the command name under auto-pipelining).
     const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...keys: string[]) => Promise<(Buffer | number | Buffer[] | null)[]> };
-    const reply = await evalBuffer.call(node, FETCH_SCRIPT, 2 * keys.length, ...keys, ...keys.map(metaKey));
+    const reply = await evalBuffer.call(node, FETCH_SCRIPT, 0, ...keys, ...keys.map(metaKey));
     const entries: Entry[] = [];
     wanted.forEach(({ storeKey, key }, i) => {
       const der = reply[3 * i] as Buffer | null;
