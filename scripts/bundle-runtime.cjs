@@ -49,6 +49,18 @@ const __bundleCompareIds = (a, b) =>
 const __bundleIsPackageName = (pattern) => /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(pattern);
 
 /**
+ * A debug function for `namespace`, as the debug package makes one: with
+ * DEBUG unset or empty, debug enables no namespace, so the function is a
+ * no-op and the package (with tty, util and supports-color) is not loaded;
+ * with DEBUG set, the package's own.
+ */
+const __bundleDebug = (load, namespace) => {
+  if (process.env.DEBUG) return load()(namespace);
+  const off = () => {};
+  return Object.assign(off, { enabled: false, namespace, extend: (ns, delimiter = ':') => __bundleDebug(load, `${namespace}${delimiter}${ns}`) });
+};
+
+/**
  * The package.json of `name` where require.resolve(name, { paths: [from] })
  * finds the package: in the first node_modules directory up from `from` that
  * holds it, symbolic links resolved; undefined when none does (oclif then asks

@@ -102,6 +102,17 @@ const oclifPatches = {
     // loaded readline and fs.watch with it. Same contents, same errors.
     ["const contents = await (0, promises_1.readFile)(path, 'utf8');", "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');"],
   ],
+  'util/os.js': [
+    // The WSL probe: wsl-utils answers isWsl with is-wsl's probe, and loading it
+    // also loaded child_process, dgram and fs/promises for its Windows helpers
+    // (about 5 ms). is-wsl itself gives the same answer.
+    ["return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();", "return (await import('is-wsl')).default ? 'wsl' : (0, node_os_1.platform)();"],
+  ],
+  'logger.js': [
+    // oclif's debug output: while DEBUG is unset every namespace is off, and loading
+    // debug (tty, util, supports-color) is skipped (__bundleDebug).
+    ['const debug = (0, debug_1.default)(namespace);', 'const debug = __bundleDebug(() => debug_1.default, namespace);'],
+  ],
   'util/find-root.js': [
     // A plugin's root: its package.json found as require.resolve would find the package
     // (__bundleInstalledPackage), without resolving its exports (Node's ES-module resolver).

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import vm from 'node:vm';
 import fc from 'fast-check';
 import { minimatch } from 'minimatch';
@@ -21,14 +22,16 @@ function runtime(env: Record<string, string>) {
     'const calls = { n: 0 }; const localeCompare = String.prototype.localeCompare; String.prototype.localeCompare = function (b) { calls.n++; return localeCompare.call(this, b); }; calls',
     context,
   ) as { n: number };
-  const helpers = vm.runInContext(`${SOURCE}\n;({ __bundleCompareIds, __bundleIsPackageName, __bundleInstalledPackage })`, context) as {
+  const helpers = vm.runInContext(`${SOURCE}\n;({ __bundleCompareIds, __bundleIsPackageName, __bundleDebug, __bundleInstalledPackage })`, context) as {
     __bundleCompareIds: (a: string, b: string) => number;
     __bundleIsPackageName: (pattern: string) => boolean;
+    __bundleDebug: (load: () => (namespace: string) => unknown, namespace: string) => ((...args: unknown[]) => void) & { enabled: boolean; namespace: string; extend: (ns: string) => { namespace: string } };
     __bundleInstalledPackage: (name: string, from: string) => string | undefined;
   };
   return {
     compare: helpers.__bundleCompareIds,
     isPackageName: helpers.__bundleIsPackageName,
+    debug: helpers.__bundleDebug,
     installedPackage: helpers.__bundleInstalledPackage,
     calls,
   };
@@ -89,6 +92,36 @@ describe('__bundleIsPackageName (oclif matches oclif.plugins against the depende
     for (const pattern of ['@oclif/plugin-*', '!@oclif/plugin-help', '#x', './x', '@oclif/../x', 'a/b/c', 'plugin-{a,b}', '@oclif/plugin-?', 'x+(a)']) {
       expect(isPackageName(pattern), pattern).toBe(false);
     }
+  });
+});
+
+describe('__bundleDebug (oclif\'s logger makes a debug function per namespace)', () => {
+  test('DEBUG unset or empty: a function that does nothing, and the debug package is not loaded', () => {
+    for (const env of [{}, { DEBUG: '' }]) {
+      const { debug } = runtime(env);
+      let loads = 0;
+      const d = debug(() => { loads++; throw new Error('loaded'); }, 'oclif');
+      expect(d('x %s', 'y')).toBeUndefined();
+      expect([d.enabled, d.namespace, d.extend('config').namespace]).toEqual([false, 'oclif', 'oclif:config']);
+      expect(loads).toBe(0);
+    }
+  });
+
+  test('DEBUG set: the debug package\'s own function, which writes what it is asked to', () => {
+    const { debug } = runtime({ DEBUG: 'oclif*' });
+    const made: string[] = [];
+    const d = debug(() => (namespace: string) => { made.push(namespace); return 'real'; }, 'oclif:main');
+    expect([d, made]).toEqual(['real', ['oclif:main']]);
+  });
+
+  test('through the built CLI: DEBUG=oclif* prints oclif\'s debug lines, without it none', () => {
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['bin/run.js', '--version'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const on = run({ DEBUG: 'oclif*' });
+    expect(on.stdout).toMatch(/^sessctl\//);
+    expect(on.stderr).toMatch(/oclif:main process\.argv/);
+    const off = run({ DEBUG: '' });
+    expect([off.stdout.startsWith('sessctl/'), off.stderr]).toEqual([true, '']);
   });
 });
 
