@@ -6,7 +6,10 @@
  * the plugin has just written: the flag's `options`, or the spellings below
  * for flags that take more than a fixed list.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+// Synchronous reads and writes: this hook's module loads after every command,
+// and node:fs/promises would load readline and fs.watch with it (about 3 ms,
+// docs/BENCHMARKS.md, bench/startup); the script is a few KB.
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Hook } from '@oclif/core';
 
@@ -44,13 +47,13 @@ export function bashValueCase(commands: CommandFlags[]): string {
 
 /** Add the case to the bash script at `file`, once. */
 export async function addValueCompletion(file: string, commands: CommandFlags[]): Promise<void> {
-  const script = await readFile(file, 'utf8');
+  const script = readFileSync(file, 'utf8');
   const marker = '  # sessctl: values of flags';
   if (script.includes(marker)) return;
   const anchor = '  COMPREPLY=()\n';
   const at = script.indexOf(anchor);
   if (at === -1) return;
-  await writeFile(file, `${script.slice(0, at + anchor.length)}\n${bashValueCase(commands)}${script.slice(at + anchor.length)}`);
+  writeFileSync(file, `${script.slice(0, at + anchor.length)}\n${bashValueCase(commands)}${script.slice(at + anchor.length)}`);
 }
 
 /**

@@ -1,5 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+// Synchronous reads: a session file is a few KB, and node:fs/promises loads
+// readline and fs.watch with it, for every command (base.ts imports this
+// module): about 3 ms of start-up (docs/BENCHMARKS.md, bench/startup).
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { SessctlError } from '../errors.js';
 
 /** How "-" (standard input) reaches commands: BaseCommand.init maps it to this (oclif mistakes a lone "-" for a flag). */
@@ -20,11 +22,11 @@ export async function readInput(file: string): Promise<Buffer> {
     return readCapped(process.stdin, 'standard input');
   }
   try {
-    const info = await stat(file);
+    const info = statSync(file);
     if (info.isDirectory()) throw new SessctlError(`cannot read ${file}: it is a directory`);
     if (info.size > MAX_INPUT_BYTES) throw new SessctlError(`${file} is ${info.size} bytes: too large to be a session file`);
     // Pipes (<(openssl ...)), devices and the like have no size: read them with a cap (/dev/zero never ends).
-    return info.isFile() ? await readFile(file) : await readCapped(createReadStream(file), file);
+    return info.isFile() ? readFileSync(file) : await readCapped(createReadStream(file), file);
   } catch (err) {
     if (err instanceof SessctlError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
