@@ -24,7 +24,8 @@ function loadBundle() {
     cachedData = undefined; // no cache (a build without one): compiled as usual
   }
   // CommonJS's wrapper, and the bundle's import() (scripts/bundle.mjs): as from a file here.
-  const source = `(function (exports, require, module, __filename, __dirname, __bundleImport) { ${readFileSync(BUNDLE, 'utf8')}\n})`;
+  // latin1: the build writes the bundle in ASCII (scripts/bundle.mjs), and latin1 is read without UTF-8 decoding.
+  const source = `(function (exports, require, module, __filename, __dirname, __bundleImport) { ${readFileSync(BUNDLE, 'latin1')}\n})`;
   const script = new vm.Script(source, { filename: BUNDLE, cachedData });
   const require = createRequire(BUNDLE);
   const module = new Module(BUNDLE);

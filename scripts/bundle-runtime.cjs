@@ -6,7 +6,8 @@
 'use strict';
 const __bundlePath = require('node:path');
 const { existsSync: __bundleExists, realpathSync: __bundleRealpath } = require('node:fs');
-const __bundleUrl = require('node:url').pathToFileURL(__filename).href;
+/** The bundle's file URL, where our modules' import.meta.url was (made when asked for). */
+const __bundleUrl = () => require('node:url').pathToFileURL(__filename).href;
 
 /** A module's exports, required on first use of one of them (lazyRequires). */
 const __bundleLazy = (load) => {
@@ -25,9 +26,15 @@ const __bundleLazy = (load) => {
   });
 };
 
-/** Where Node would find a package from here (its package.json need not be in its exports). */
-const __bundlePackageDir = (name) =>
-  require.resolve.paths(name).map((dir) => __bundlePath.join(dir, name)).find((dir) => __bundleExists(__bundlePath.join(dir, 'package.json')));
+/** Where Node would find a package from here (its package.json need not be in its exports); once a package. */
+const __bundlePackageDirs = new Map();
+const __bundlePackageDir = (name) => {
+  if (!__bundlePackageDirs.has(name)) {
+    const dirs = require.resolve.paths(name).map((dir) => __bundlePath.join(dir, name));
+    __bundlePackageDirs.set(name, dirs.find((dir) => __bundleExists(__bundlePath.join(dir, 'package.json'))));
+  }
+  return __bundlePackageDirs.get(name);
+};
 
 /**
  * oclif's command ids compared as localeCompare would, without setting up
