@@ -18,16 +18,17 @@
  * - What the commands import lazily stays lazy: esbuild wraps a dynamically
  *   imported module and runs it on first import.
  * - Left outside, loaded from node_modules when a command needs them:
- *   better-sqlite3 (a native addon), ioredis and @inquirer/prompts (large,
- *   imported lazily), the oclif plugins (oclif loads them by path) and
- *   typescript (oclif's development mode only).
+ *   ioredis and @inquirer/prompts (large, imported lazily), the oclif plugins
+ *   (oclif loads them by path), typescript (oclif's development mode only)
+ *   and better-sqlite3's native addon (its JavaScript is in the bundle: 13
+ *   modules loaded through Node's ES-module loader cost `list` about 8 ms).
  * - CommonJS, not an ES module: vm.Script (bin/run.js) takes a code cache,
  *   and Node 20 has no code cache for ES modules (module.enableCompileCache is
  *   Node 22).
  */
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,41 +85,50 @@ function lazyRequires(contents) {
 const lazyPackages = [`${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`];
 
 /**
- * Exact rewrites of a few lines of @oclif/core, each for a start-up cost
- * measured in docs/BENCHMARKS.md (bench/startup, 2026-12-02 later), each
- * keeping what the line did. A line not found fails the build: a new oclif
- * is checked again rather than bundled unpatched. Keyed by the file's path
- * under the package; the helpers they call are in scripts/bundle-runtime.cjs.
+ * Exact rewrites of a few lines of @oclif/core and better-sqlite3, each for a
+ * start-up cost measured in docs/BENCHMARKS.md (bench/startup, 2026-12-02
+ * later), each keeping what the line did. A line not found fails the build: a
+ * new version is checked again rather than bundled unpatched. Keyed by the
+ * file's path under node_modules; the helpers they call are in
+ * scripts/bundle-runtime.cjs.
  */
-const oclifPatches = {
-  'config/plugin.js': [
+const patches = {
+  '@oclif/core/lib/config/plugin.js': [
     // A plugin's commands sorted by id: localeCompare's first call sets up ICU's
     // collator, about 7 ms of every command. __bundleCompareIds gives the same order.
     ['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => __bundleCompareIds(a.id, b.id));'],
   ],
-  'util/fs.js': [
+  '@oclif/core/lib/util/fs.js': [
     // package.json files, manifests and the theme, read synchronously: through
     // fs/promises each read waited on the thread pool, and loading fs/promises
     // loaded readline and fs.watch with it. Same contents, same errors.
     ["const contents = await (0, promises_1.readFile)(path, 'utf8');", "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');"],
   ],
-  'util/os.js': [
+  '@oclif/core/lib/util/os.js': [
     // The WSL probe: wsl-utils answers isWsl with is-wsl's probe, and loading it
     // also loaded child_process, dgram and fs/promises for its Windows helpers
     // (about 5 ms). is-wsl itself gives the same answer.
     ["return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();", "return (await import('is-wsl')).default ? 'wsl' : (0, node_os_1.platform)();"],
   ],
-  'logger.js': [
+  '@oclif/core/lib/logger.js': [
     // oclif's debug output: while DEBUG is unset every namespace is off, and loading
     // debug (tty, util, supports-color) is skipped (__bundleDebug).
     ['const debug = (0, debug_1.default)(namespace);', 'const debug = __bundleDebug(() => debug_1.default, namespace);'],
   ],
-  'util/find-root.js': [
+  '@oclif/core/lib/util/find-root.js': [
     // A plugin's root: its package.json found as require.resolve would find the package
     // (__bundleInstalledPackage), without resolving its exports (Node's ES-module resolver).
     ['pkgPath = require.resolve(name, { paths: [root] });', 'pkgPath = __bundleInstalledPackage(name, root) ?? require.resolve(name, { paths: [root] });'],
   ],
-  'config/plugin-loader.js': [
+  'better-sqlite3/lib/database.js': [
+    // The addon found where bindings looks for it, from the package's directory: bindings
+    // would take that from a stack trace, which in the bundle names the bundle.
+    [
+      "addon = DEFAULT_ADDON || (DEFAULT_ADDON = require('bindings')('better_sqlite3.node'));",
+      "addon = DEFAULT_ADDON || (DEFAULT_ADDON = require('bindings')({ bindings: 'better_sqlite3.node', module_root: __bundlePackageDir('better-sqlite3') }));",
+    ],
+  ],
+  '@oclif/core/lib/config/plugin-loader.js': [
     // oclif.plugins matched against the dependencies: a plain package name matches only
     // itself, as minimatch would say, without loading minimatch (__bundleIsPackageName).
     [
@@ -127,13 +137,19 @@ const oclifPatches = {
     ],
   ],
 };
-function patchOclif(file, contents) {
-  const inPackage = file.split(`${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`)[1]?.split(path.sep).join('/');
-  for (const [from, to] of oclifPatches[inPackage] ?? []) {
-    if (!contents.includes(from)) throw new Error(`bundle: @oclif/core/lib/${inPackage} no longer has: ${from}`);
+function patch(file, contents) {
+  const nm = `${path.sep}node_modules${path.sep}`;
+  const inModules = file.slice(file.lastIndexOf(nm) + nm.length).split(path.sep).join('/');
+  for (const [from, to] of patches[inModules] ?? []) {
+    if (!contents.includes(from)) throw new Error(`bundle: ${inModules} no longer has: ${from}`);
     contents = contents.replace(from, to);
+    patched.add(inModules);
   }
   return contents;
+}
+const patched = new Set();
+for (const file of Object.keys(patches)) {
+  if (!existsSync(path.join(root, 'node_modules', file))) throw new Error(`bundle: no node_modules/${file} to patch`);
 }
 
 /**
@@ -153,7 +169,8 @@ const locations = {
       if (!rel.startsWith('..') && contents.includes('import.meta.url')) {
         contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(`./${rel}`)}, __bundleUrl()).href`);
       }
-      if (lazyPackages.some((dir) => args.path.includes(dir))) contents = lazyRequires(patchOclif(args.path, contents));
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) contents = patch(args.path, contents);
+      if (lazyPackages.some((dir) => args.path.includes(dir))) contents = lazyRequires(contents);
       const nm = args.path.lastIndexOf(`${path.sep}node_modules${path.sep}`);
       if (nm >= 0 && /\b__(dirname|filename)\b/.test(contents)) {
         const inPackage = args.path.slice(nm + `${path.sep}node_modules${path.sep}`.length).split(path.sep);
@@ -174,7 +191,7 @@ const { outputFiles } = await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'ioredis', '@inquirer/prompts', '@oclif/plugin-*', 'typescript'],
+  external: ['ioredis', '@inquirer/prompts', '@oclif/plugin-*', 'typescript'],
   plugins: [locations],
   banner: { js: readFileSync(path.join(root, 'scripts/bundle-runtime.cjs'), 'utf8') },
   logLevel: 'warning',
@@ -194,6 +211,8 @@ const { outputFiles } = await build({
  * compiled from a code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and
  * that is experimental (USE_MAIN_CONTEXT_DEFAULT_LOADER warns).
  */
+const unpatched = Object.keys(patches).filter((file) => !patched.has(file));
+if (unpatched.length > 0) throw new Error(`bundle: not in the bundle, so not patched: ${unpatched.join(', ')}`);
 const code = outputFiles[0].text.replaceAll('await import(', 'await __bundleImport(');
 const left = code.match(/[^"\w]import\(/g);
 if (left) throw new Error(`bundle: import() left outside __bundleImport: ${left.join(', ')}`);
