@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+// Read synchronously: node:fs/promises loads readline and fs.watch with it (docs/BENCHMARKS.md, bench/startup).
+import { readFileSync } from 'node:fs';
 import { SessctlError } from './errors.js';
 
 /** The daemon's bearer token: from --token-file FILE, else $SESSCTL_TOKEN, else none. */
@@ -6,7 +7,7 @@ export async function readToken(file: string | undefined, env: NodeJS.ProcessEnv
   if (file !== undefined) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new SessctlError(`cannot read token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

@@ -5,7 +5,7 @@
  * two servers sharing a cache; --wide: every column.
  */
 import { summarizeSession } from '../session/summary.js';
-import { asciiIfPrintable } from '../session/view.js';
+import { asciiIfPrintable } from '../session/bytes.js';
 import type { Entry } from '../store/types.js';
 import type { ColumnSpec } from './columns.js';
 import { formatExpiry, shortTime } from './format.js';

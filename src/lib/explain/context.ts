@@ -1,6 +1,6 @@
 /** The session-id context (SSL_set_session_id_context): parsed from --session-id-context, and shown as text or hex. */
 import { usageError } from '../errors.js';
-import { asciiIfPrintable } from '../session/view.js';
+import { asciiIfPrintable } from '../session/bytes.js';
 import type { ContextView } from './types.js';
 
 /** SSL_MAX_SID_CTX_LENGTH (include/openssl/ssl.h.in). */

@@ -23,7 +23,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { decodeSession } from '../session/codec.js';
 import { cipherSuite, protocolName } from '../session/names.js';
 import type { Session } from '../session/types.js';
-import { escapeBytes } from '../session/view.js';
+import { escapeBytes } from '../session/bytes.js';
 import { inspectTicket, type TicketInspection } from '../tickets/inspect.js';
 import { decryptsUntil, findKey } from '../tickets/ring.js';
 import { isoTime } from '../time.js';

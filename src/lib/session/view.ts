@@ -4,6 +4,7 @@
  * the caller asks for them.
  */
 import { createHash } from 'node:crypto';
+import { asciiIfPrintable, escapeBytes } from './bytes.js';
 import { encodeSession } from './codec.js';
 import { cipherSuite, groupName, protocolName } from './names.js';
 import { summarizePeer } from './peer.js';
@@ -193,21 +194,6 @@ const VERIFY_RESULTS: ReadonlyMap<number, readonly [string, string]> = new Map([
 export function verifyResult(code: number): { code: number; name: string; text: string } {
   const known = VERIFY_RESULTS.get(code);
   return known ? { code, name: known[0], text: known[1] } : { code, name: `X509_V_ERR_${code}`, text: `unknown verification result ${code}` };
-}
-
-/** Bytes as ASCII when every byte is printable (0x20..0x7E), else null. */
-export function asciiIfPrintable(bytes: Uint8Array): string | null {
-  for (const byte of bytes) if (byte < 0x20 || byte > 0x7e) return null;
-  return Buffer.from(bytes).toString('latin1');
-}
-
-/** Bytes as text, anything outside printable ASCII (and the backslash) as \xNN: safe on a terminal and in logs. */
-export function escapeBytes(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) {
-    text += byte >= 0x20 && byte <= 0x7e && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
-  }
-  return text;
 }
 
 /** Largest unix time a Date holds (ECMA-262: 8.64e15 ms). */
