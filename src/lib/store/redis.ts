@@ -20,10 +20,13 @@
  *   sessctl:P client:<partialKey> sorted set of client-role session ids (score expiresAt),
  *                                 for selectSession; members whose entry has gone are dropped on read.
  *
- * foldl and size SCAN `P*` (COUNT 1000) on every master, never KEYS; foldl
- * reads every master at once and fetches each page's values in one command
- * (FETCH_SCRIPT) while the next page is scanned. SCAN may report a key twice while Redis rehashes
- * (its documented guarantee), so a fold visits each entry at least once.
+ * foldl and size SCAN `P*` (COUNT 1000) on every master, never KEYS. On a
+ * standalone server a fold reads a page in one command that scans and packs
+ * it (PAGE_SCRIPT), the next page asked for while the caller folds this one;
+ * a cluster's fold reads every master at once and fetches each page's values
+ * in one command (FETCH_SCRIPT) while the next page is scanned. SCAN may
+ * report a key twice while Redis rehashes (its documented guarantee), so a
+ * fold visits each entry at least once.
  *
  * Failure: every command is bounded by `timeoutMs` (default 3 s); a server
  * that is down, stalls or refuses the credentials rejects with a SessctlError
@@ -54,6 +57,7 @@ import {
   type Counters,
   type Entry,
   type FoldFn,
+  type FoldOptions,
   type OpenOptions,
   type SessionKey,
   type SessionStore,
@@ -63,6 +67,68 @@ import { merged, quiet } from './merge.js';
 
 export const DEFAULT_TIMEOUT_MS = 3_000;
 const SCAN_COUNT = 1000;
+
+/**
+ * What a fold reads of a standalone server, one SCAN page a call: the script
+ * runs the SCAN itself (ARGV: cursor, MATCH pattern, COUNT, the metadata key's
+ * start "sessctl:meta:{") and returns the next cursor and the page packed into
+ * one string, so the client parses one Buffer a page instead of three reply
+ * elements and a key string a session, and sends no keys back
+ * (docs/BENCHMARKS.md, bench/redis 2026-12-02). One record a key whose value
+ * is a string (others, and keys gone since, are left out), big-endian:
+ *
+ *   u32 key length | u32 DER length | f64 PTTL (ms; -1: no expiry) | u16 n |
+ *   key | DER | n x (u32 length | bytes): the metadata hash's fields and values
+ *
+ * MGET reads a slice of the page's values in one call and EXISTS tells whether
+ * any of its metadata hashes exist (Apache's sessions have none), so the
+ * server makes one PTTL a session and one HGETALL only where there may be
+ * metadata. Slices of 1000 keep unpack() within Lua's stack whatever SCAN
+ * returns. SCAN in a script is allowed since scripts replicate their effects
+ * (Redis 5; this one writes nothing: `no-writes`, Redis 7.0's flag
+ * https://redis.io/docs/latest/develop/interact/programmability/eval-intro/);
+ * a server before 7.0 refuses the shebang, and the fold reads as for a
+ * cluster node (FETCH_SCRIPT, or pipelined). One page holds the server a few
+ * milliseconds.
+ */
+const PAGE_SCRIPT = `#!lua flags=no-writes
+local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local keys = page[2]
+local ders = {}
+local metaKeys = {}
+local withMeta = 0
+for i = 1, #keys do metaKeys[i] = ARGV[4] .. keys[i] .. '}' end
+for from = 1, #keys, 1000 do
+  local to = math.min(from + 999, #keys)
+  local part = redis.call('MGET', unpack(keys, from, to))
+  for j = 1, #part do ders[from + j - 1] = part[j] end
+  withMeta = withMeta + redis.call('EXISTS', unpack(metaKeys, from, to))
+end
+local out = {}
+local n = 0
+for i = 1, #keys do
+  local der = ders[i]
+  if der then
+    local key = keys[i]
+    local meta = {}
+    if withMeta > 0 then
+      meta = redis.pcall('HGETALL', metaKeys[i])
+      if type(meta) ~= 'table' or meta.err or #meta > 64 then meta = {} end
+    end
+    out[n + 1] = struct.pack('>IIdH', #key, #der, redis.call('PTTL', key), #meta)
+    out[n + 2] = key
+    out[n + 3] = der
+    n = n + 3
+    for f = 1, #meta do
+      out[n + 1] = struct.pack('>I', #meta[f])
+      out[n + 2] = meta[f]
+      n = n + 2
+    end
+  end
+end
+return {page[1], table.concat(out)}`;
+/** A PAGE_SCRIPT record's fixed part: two u32, an f64 and a u16. */
+const PAGE_RECORD_HEAD = 18;
 
 /**
  * What a fold reads of each session on one node, in one command: for ARGV
@@ -197,6 +263,8 @@ export class RedisStore implements SessionStore {
   #closed = false;
   /** Folds fetch with FETCH_SCRIPT until the server refuses it once. */
   #fetchScript = true;
+  /** Standalone folds read with PAGE_SCRIPT until the server refuses it once. */
+  #pageScript = true;
 
   constructor(config: RedisUrl, options: OpenOptions) {
     this.#config = config;
@@ -304,10 +372,15 @@ export class RedisStore implements SessionStore {
     return true;
   }
 
-  async foldl<A>(fn: FoldFn<A>, acc0: A): Promise<A> {
+  async foldl<A>(fn: FoldFn<A>, acc0: A, options: FoldOptions = {}): Promise<A> {
     let acc = acc0;
+    const withDer = options.withDer !== false;
     const masters = await this.#masters();
-    const batches = masters.length === 1 ? this.#entryBatches(masters[0]!) : merged(masters.map((node) => this.#entryBatches(node)));
+    const batches = !this.#config.cluster
+      ? this.#scriptPages(masters[0]!, withDer)
+      : masters.length === 1
+        ? this.#entryBatches(masters[0]!, withDer ? 'same' : 'none')
+        : merged(masters.map((node) => this.#entryBatches(node, withDer ? 'same' : 'none')));
     try {
       for await (const entries of batches) {
         for (const entry of entries) {
@@ -412,8 +485,8 @@ export class RedisStore implements SessionStore {
     return `${SESSCTL_NAMESPACE}${this.#config.prefix}${name}`;
   }
 
-  #entry(key: SessionKey, der: Buffer, pttl: number, meta: Record<string, string> | undefined): Entry {
-    return entryFromStored({ key, der, ttlMs: pttl >= 0 ? pttl : undefined, meta: parseMeta(meta), now: this.#now() });
+  #entry(key: SessionKey, der: Buffer, pttl: number, meta: Record<string, string> | undefined, keepDer: KeepDer = 'same'): Entry {
+    return entryFromStored({ key, der, keepDer, ttlMs: pttl >= 0 ? pttl : undefined, meta: parseMeta(meta), now: this.#now() });
   }
 
   /** The nodes holding data: the one server, or every master of the cluster. */
@@ -436,12 +509,91 @@ export class RedisStore implements SessionStore {
   }
 
   /**
+   * A standalone server's entries, one PAGE_SCRIPT call a page: the next page
+   * is asked for as soon as a page arrives, so the server packs it while the
+   * caller folds this one. Where the server refuses the script on the first
+   * page (Redis before 7.0, EVAL not allowed), the fold reads as a cluster
+   * node's does, from the start; nothing has been handed out by then.
+   */
+  async *#scriptPages(node: Redis, withDer: boolean): AsyncGenerator<Entry[]> {
+    if (!this.#pageScript) {
+      yield* this.#entryBatches(node, withDer ? 'same' : 'none');
+      return;
+    }
+    const pattern = `${globEscape(this.#config.prefix)}*`;
+    // EVAL with Buffer replies (as in #fetchByScript); no KEYS: the script names what SCAN found.
+    const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...args: (string | number)[]) => Promise<[Buffer, Buffer]> };
+    const readPage = (cursor: string) => this.#run(() => evalBuffer.call(node, PAGE_SCRIPT, 0, cursor, pattern, SCAN_COUNT, META_KEY_START));
+    let reply: [Buffer, Buffer];
+    try {
+      reply = await readPage('0');
+    } catch {
+      // Not a failure of the store: the other way reads the same, and reports a real fault.
+      this.#pageScript = false;
+      yield* this.#entryBatches(node, withDer ? 'same' : 'none');
+      return;
+    }
+    let next: Promise<[Buffer, Buffer]> | undefined;
+    try {
+      for (;;) {
+        const cursor = reply[0].toString('latin1');
+        next = cursor === '0' ? undefined : quiet(readPage(cursor));
+        // An entry's DER is copied out of the page: entries are values, and one kept must not hold its page.
+        yield this.#unpackPage(reply[1], withDer ? 'copy' : 'none');
+        if (next === undefined) return;
+        reply = await next;
+        next = undefined;
+      }
+    } finally {
+      // Stopped early (a Halt, an error): the page in flight is dropped.
+      if (next !== undefined) quiet(next);
+    }
+  }
+
+  /** The entries in one PAGE_SCRIPT page (its record layout is above the script). */
+  #unpackPage(page: Buffer, keepDer: KeepDer): Entry[] {
+    const entries: Entry[] = [];
+    const prefix = this.#config.prefix;
+    const now = this.#now();
+    let at = 0;
+    while (at < page.length) {
+      const keyLength = page.readUInt32BE(at);
+      const derLength = page.readUInt32BE(at + 4);
+      const pttl = page.readDoubleBE(at + 8);
+      let items = page.readUInt16BE(at + 16);
+      at += PAGE_RECORD_HEAD;
+      const storeKey = page.toString('latin1', at, at + keyLength);
+      at += keyLength;
+      const der = page.subarray(at, at + derLength);
+      at += derLength;
+      let fields: Record<string, string> | undefined;
+      if (items > 0) fields = {};
+      for (let name = ''; items > 0; items -= 1) {
+        const length = page.readUInt32BE(at);
+        const text = page.toString('utf8', at + 4, at + 4 + length);
+        at += 4 + length;
+        if (items % 2 === 0) name = text;
+        else fields![name] = text;
+      }
+      const key = keyFromApache(prefix, storeKey);
+      if (key === undefined) continue;
+      try {
+        entries.push(entryFromStored({ key, der, keepDer, ttlMs: pttl >= 0 ? pttl : undefined, meta: parseMeta(fields), now }));
+      } catch (err) {
+        this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
+      }
+    }
+    if (at !== page.length) throw new SessctlError(`${this.#where}: a fold page ended inside a record (${page.length} bytes)`);
+    return entries;
+  }
+
+  /**
    * One master's entries, a SCAN page at a time, never waiting on one round
    * trip at a time: the next page is asked for while this page's values are
    * fetched, and a page's values are fetched while the caller folds the
    * previous one. At most one page and two batches in memory.
    */
-  async *#entryBatches(node: Redis): AsyncGenerator<Entry[]> {
+  async *#entryBatches(node: Redis, keepDer: KeepDer): AsyncGenerator<Entry[]> {
     const pattern = `${globEscape(this.#config.prefix)}*`;
     const scanPage = (cursor: string) => this.#run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
     let page = scanPage('0');
@@ -450,7 +602,7 @@ export class RedisStore implements SessionStore {
       for (;;) {
         const [cursor, keys] = await page;
         if (cursor !== '0') page = quiet(scanPage(cursor));
-        const batch = quiet(this.#fetch(node, keys));
+        const batch = quiet(this.#fetch(node, keys, keepDer));
         if (previous !== undefined) yield await previous;
         previous = batch;
         if (cursor === '0') break;
@@ -470,7 +622,7 @@ export class RedisStore implements SessionStore {
    * or, where the script cannot run (Redis before 7.0, EVAL not allowed), a
    * pipeline of GET, PTTL and HGETALL per session.
    */
-  async #fetch(node: Redis, keys: string[]): Promise<Entry[]> {
+  async #fetch(node: Redis, keys: string[], keepDer: KeepDer): Promise<Entry[]> {
     const wanted = keys.flatMap((storeKey) => {
       const key = keyFromApache(this.#config.prefix, storeKey);
       return key === undefined ? [] : [{ storeKey, key }];
@@ -478,16 +630,16 @@ export class RedisStore implements SessionStore {
     if (wanted.length === 0) return [];
     if (this.#fetchScript) {
       try {
-        return await this.#fetchByScript(node, wanted);
+        return await this.#fetchByScript(node, wanted, keepDer);
       } catch {
         // Not a failure of the store: the pipeline below reads the same, and reports a real fault.
         this.#fetchScript = false;
       }
     }
-    return this.#fetchPipelined(node, wanted);
+    return this.#fetchPipelined(node, wanted, keepDer);
   }
 
-  async #fetchByScript(node: Redis, wanted: { storeKey: string; key: SessionKey }[]): Promise<Entry[]> {
+  async #fetchByScript(node: Redis, wanted: { storeKey: string; key: SessionKey }[], keepDer: KeepDer): Promise<Entry[]> {
     const keys = wanted.map(({ storeKey }) => storeKey);
     // EVAL with Buffer replies (ioredis has evalBuffer, untyped; its callBuffer loses the command name under auto-pipelining).
     const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...keys: string[]) => Promise<(Buffer | number | Buffer[] | null)[]> };
@@ -504,7 +656,7 @@ export class RedisStore implements SessionStore {
         for (let f = 0; f + 1 < fields.length; f += 2) meta[fields[f]!.toString()] = fields[f + 1]!.toString();
       }
       try {
-        entries.push(this.#entry(key, der, reply[3 * i + 1] as number, meta));
+        entries.push(this.#entry(key, der, reply[3 * i + 1] as number, meta, keepDer));
       } catch (err) {
         this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
       }
@@ -512,7 +664,7 @@ export class RedisStore implements SessionStore {
     return entries;
   }
 
-  async #fetchPipelined(node: Redis, wanted: { storeKey: string; key: SessionKey }[]): Promise<Entry[]> {
+  async #fetchPipelined(node: Redis, wanted: { storeKey: string; key: SessionKey }[], keepDer: KeepDer): Promise<Entry[]> {
     const pipeline = node.pipeline();
     for (const { storeKey } of wanted) pipeline.getBuffer(storeKey).pttl(storeKey).hgetall(metaKey(storeKey));
     const results = (await this.#run(() => pipeline.exec())) ?? [];
@@ -522,7 +674,7 @@ export class RedisStore implements SessionStore {
       // A key deleted (or moved to another node) since SCAN saw it is simply skipped.
       if (!derResult || derResult[0] || derResult[1] === null) return;
       try {
-        entries.push(this.#entry(key, derResult[1] as Buffer, (pttlResult?.[1] as number) ?? -1, metaResult?.[0] ? undefined : (metaResult?.[1] as Record<string, string>)));
+        entries.push(this.#entry(key, derResult[1] as Buffer, (pttlResult?.[1] as number) ?? -1, metaResult?.[0] ? undefined : (metaResult?.[1] as Record<string, string>), keepDer));
       } catch (err) {
         this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
       }
@@ -600,8 +752,17 @@ export class RedisStore implements SessionStore {
 
 /** The metadata key for a session key: the hash tag keeps it in the session's cluster slot. */
 export function metaKey(storeKey: string): string {
-  return `${SESSCTL_NAMESPACE}meta:{${storeKey}}`;
+  return `${META_KEY_START}${storeKey}}`;
 }
+
+/** What every metadata key starts with (PAGE_SCRIPT adds the session key and the closing brace). */
+const META_KEY_START = `${SESSCTL_NAMESPACE}meta:{`;
+
+/**
+ * What a fold's entries hold of the DER (entryFromStored's keepDer): the
+ * reply's own Buffer, a copy out of a packed page, or nothing (`withDer: false`).
+ */
+type KeepDer = 'same' | 'copy' | 'none';
 
 /** Escape Redis glob characters so a prefix matches literally in SCAN MATCH. */
 function globEscape(text: string): string {
