@@ -15,7 +15,8 @@
  *   sessctl:meta:{P<hex>}         hash: role, partialKey, createdAt, insertedAt, expiresAt, digest; same TTL.
  *                                 The hash tag puts it in the session's cluster slot, so both are
  *                                 written in one MULTI. Apache never reads it.
- *   sessctl:P counters            hash of counters, HINCRBY so every server shares them
+ *   sessctl:P counters            hash of counters, HINCRBY so every server shares them. Every insert
+ *                                 counts in it, so a fold looks for metadata only where it exists.
  *   sessctl:P keyring             the ticket-key ring (no TTL)
  *   sessctl:P client:<partialKey> sorted set of client-role session ids (score expiresAt),
  *                                 for selectSession; members whose entry has gone are dropped on read.
@@ -71,64 +72,76 @@ const SCAN_COUNT = 1000;
 /**
  * What a fold reads of a standalone server, one SCAN page a call: the script
  * runs the SCAN itself (ARGV: cursor, MATCH pattern, COUNT, the metadata key's
- * start "sessctl:meta:{") and returns the next cursor and the page packed into
- * one string, so the client parses one Buffer a page instead of three reply
- * elements and a key string a session, and sends no keys back
- * (docs/BENCHMARKS.md, bench/redis 2026-12-02). One record a key whose value
- * is a string (others, and keys gone since, are left out), big-endian:
+ * start "sessctl:meta:{", the counters key) and returns the next cursor and
+ * the page packed into two strings, so the client parses two Buffers a page
+ * instead of three reply elements and a key string a session, and sends no
+ * keys back (docs/BENCHMARKS.md, bench/redis 2026-12-02). For each key whose
+ * value is a string (others, and keys gone since, are left out), in order,
+ * big-endian:
  *
- *   u32 key length | u32 DER length | f64 PTTL (ms; -1: no expiry) | u16 n |
- *   key | DER | n x (u32 length | bytes): the metadata hash's fields and values
+ *   heads: u32 key length | u32 DER length | f64 PTTL (ms; -1: no expiry) | u16 n
+ *   body:  key | DER | n x (u32 length | bytes): the metadata hash's fields and values
  *
- * MGET reads a slice of the page's values in one call and EXISTS tells whether
- * any of its metadata hashes exist (Apache's sessions have none), so the
- * server makes one PTTL a session and one HGETALL only where there may be
- * metadata. Slices of 1000 keep unpack() within Lua's stack whatever SCAN
- * returns. SCAN in a script is allowed since scripts replicate their effects
- * (Redis 5; this one writes nothing: `no-writes`, Redis 7.0's flag
- * https://redis.io/docs/latest/develop/interact/programmability/eval-intro/);
- * a server before 7.0 refuses the shebang, and the fold reads as for a
+ * What the server does per session is what bounds a fold (the floor measured
+ * in docs/BENCHMARKS.md), so it does little: MGET reads a slice's values in
+ * one call, one struct.pack writes a slice's heads, and the metadata is
+ * looked for only where there can be some: sessctl counts every insert in
+ * its counters hash in the MULTI that writes the metadata (update), so
+ * without that hash there is none (Apache's sessions); with it, EXISTS asks
+ * once a slice, then HGETALL a key. Slices of 1000 keys keep unpack() within
+ * Lua's stack whatever SCAN returns. SCAN in a script is allowed as scripts
+ * replicate their effects (Redis 5); this one writes nothing (`no-writes`,
+ * Redis 7.0: https://redis.io/docs/latest/develop/interact/programmability/eval-intro/),
+ * and a server before 7.0 refuses the shebang, so the fold reads as for a
  * cluster node (FETCH_SCRIPT, or pipelined). One page holds the server a few
  * milliseconds.
  */
 const PAGE_SCRIPT = `#!lua flags=no-writes
 local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local keys = page[2]
-local ders = {}
-local metaKeys = {}
-local withMeta = 0
-for i = 1, #keys do metaKeys[i] = ARGV[4] .. keys[i] .. '}' end
+local sessctl = redis.call('EXISTS', ARGV[5]) == 1
+local heads = {}
+local body = {}
+local b = 0
 for from = 1, #keys, 1000 do
   local to = math.min(from + 999, #keys)
-  local part = redis.call('MGET', unpack(keys, from, to))
-  for j = 1, #part do ders[from + j - 1] = part[j] end
-  withMeta = withMeta + redis.call('EXISTS', unpack(metaKeys, from, to))
-end
-local out = {}
-local n = 0
-for i = 1, #keys do
-  local der = ders[i]
-  if der then
-    local key = keys[i]
-    local meta = {}
-    if withMeta > 0 then
-      meta = redis.pcall('HGETALL', metaKeys[i])
-      if type(meta) ~= 'table' or meta.err or #meta > 64 then meta = {} end
-    end
-    out[n + 1] = struct.pack('>IIdH', #key, #der, redis.call('PTTL', key), #meta)
-    out[n + 2] = key
-    out[n + 3] = der
-    n = n + 3
-    for f = 1, #meta do
-      out[n + 1] = struct.pack('>I', #meta[f])
-      out[n + 2] = meta[f]
-      n = n + 2
+  local ders = redis.call('MGET', unpack(keys, from, to))
+  local metaKeys = nil
+  if sessctl then
+    metaKeys = {}
+    for i = from, to do metaKeys[i - from + 1] = ARGV[4] .. keys[i] .. '}' end
+    if redis.call('EXISTS', unpack(metaKeys)) == 0 then metaKeys = nil end
+  end
+  local nums = {}
+  local n = 0
+  for i = from, to do
+    local der = ders[i - from + 1]
+    if der then
+      local meta = nil
+      if metaKeys then
+        meta = redis.pcall('HGETALL', metaKeys[i - from + 1])
+        if type(meta) ~= 'table' or meta.err or #meta > 64 then meta = nil end
+      end
+      nums[n + 1] = #keys[i]
+      nums[n + 2] = #der
+      nums[n + 3] = redis.call('PTTL', keys[i])
+      nums[n + 4] = meta and #meta or 0
+      n = n + 4
+      body[b + 1] = keys[i]
+      body[b + 2] = der
+      b = b + 2
+      for f = 1, meta and #meta or 0 do
+        body[b + 1] = struct.pack('>I', #meta[f])
+        body[b + 2] = meta[f]
+        b = b + 2
+      end
     end
   end
+  if n > 0 then heads[#heads + 1] = struct.pack('>' .. string.rep('IIdH', n / 4), unpack(nums, 1, n)) end
 end
-return {page[1], table.concat(out)}`;
-/** A PAGE_SCRIPT record's fixed part: two u32, an f64 and a u16. */
-const PAGE_RECORD_HEAD = 18;
+return {page[1], table.concat(heads), table.concat(body)}`;
+/** A PAGE_SCRIPT head: two u32, an f64 and a u16. */
+const PAGE_HEAD = 18;
 
 /**
  * What a fold reads of each session on one node, in one command: for ARGV
@@ -344,12 +357,18 @@ export class RedisStore implements SessionStore {
       // One MULTI (one slot: the hash tag, so in a cluster too): the entry, its
       // metadata and the partial key it replaces change together, so a
       // concurrent writer of the same key cannot slip between reading and writing.
-      const [previous] = (await execPipeline(client.multi().hget(meta, 'partialKey').setex(storeKey, ttl, entry.der).del(meta).hset(meta, metaFields(metaOf(entry))).expire(meta, ttl))) as [string | null];
-      // The counters and the client sets live in other slots: kept after it,
+      const write = client.multi().hget(meta, 'partialKey').setex(storeKey, ttl, entry.der).del(meta).hset(meta, metaFields(metaOf(entry))).expire(meta, ttl);
+      // On one server the insert is counted in it too: a fold takes the counters
+      // hash as the sign that metadata may exist (PAGE_SCRIPT), so it must never lag.
+      const counted = !this.#config.cluster;
+      if (counted) write.hincrby(this.#namespaced('counters'), 'inserts', 1);
+      const [previous] = (await execPipeline(write)) as [string | null];
+      // A cluster's counters and the client sets live in other slots: kept after it,
       // and a set member whose entry has gone is dropped on read (selectSession).
-      const followUp = client.pipeline().hincrby(this.#namespaced('counters'), 'inserts', 1);
+      const followUp = client.pipeline();
+      if (!counted) followUp.hincrby(this.#namespaced('counters'), 'inserts', 1);
       if (previous !== null && previous !== entry.partialKey) followUp.zrem(this.#namespaced(`client:${previous}`), entry.key);
-      await execPipeline(followUp);
+      if (followUp.length > 0) await execPipeline(followUp);
       if (entry.partialKey !== undefined) {
         const set = this.#namespaced(`client:${entry.partialKey}`);
         // NX gives a fresh set a lifetime, GT extends it to the longest member's (Redis >= 7.0).
@@ -522,9 +541,10 @@ export class RedisStore implements SessionStore {
     }
     const pattern = `${globEscape(this.#config.prefix)}*`;
     // EVAL with Buffer replies (as in #fetchByScript); no KEYS: the script names what SCAN found.
-    const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...args: (string | number)[]) => Promise<[Buffer, Buffer]> };
-    const readPage = (cursor: string) => this.#run(() => evalBuffer.call(node, PAGE_SCRIPT, 0, cursor, pattern, SCAN_COUNT, META_KEY_START));
-    let reply: [Buffer, Buffer];
+    const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...args: (string | number)[]) => Promise<Page> };
+    const counters = this.#namespaced('counters');
+    const readPage = (cursor: string) => this.#run(() => evalBuffer.call(node, PAGE_SCRIPT, 0, cursor, pattern, SCAN_COUNT, META_KEY_START, counters));
+    let reply: Page;
     try {
       reply = await readPage('0');
     } catch {
@@ -533,13 +553,13 @@ export class RedisStore implements SessionStore {
       yield* this.#entryBatches(node, withDer ? 'same' : 'none');
       return;
     }
-    let next: Promise<[Buffer, Buffer]> | undefined;
+    let next: Promise<Page> | undefined;
     try {
       for (;;) {
         const cursor = reply[0].toString('latin1');
         next = cursor === '0' ? undefined : quiet(readPage(cursor));
         // An entry's DER is copied out of the page: entries are values, and one kept must not hold its page.
-        yield this.#unpackPage(reply[1], withDer ? 'copy' : 'none');
+        yield this.#unpackPage(reply, withDer ? 'copy' : 'none');
         if (next === undefined) return;
         reply = await next;
         next = undefined;
@@ -550,27 +570,26 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** The entries in one PAGE_SCRIPT page (its record layout is above the script). */
-  #unpackPage(page: Buffer, keepDer: KeepDer): Entry[] {
+  /** The entries in one PAGE_SCRIPT page (its layout is above the script). */
+  #unpackPage([, heads, body]: Page, keepDer: KeepDer): Entry[] {
     const entries: Entry[] = [];
     const prefix = this.#config.prefix;
     const now = this.#now();
     let at = 0;
-    while (at < page.length) {
-      const keyLength = page.readUInt32BE(at);
-      const derLength = page.readUInt32BE(at + 4);
-      const pttl = page.readDoubleBE(at + 8);
-      let items = page.readUInt16BE(at + 16);
-      at += PAGE_RECORD_HEAD;
-      const storeKey = page.toString('latin1', at, at + keyLength);
+    for (let head = 0; head < heads.length; head += PAGE_HEAD) {
+      const keyLength = heads.readUInt32BE(head);
+      const derLength = heads.readUInt32BE(head + 4);
+      const pttl = heads.readDoubleBE(head + 8);
+      let items = heads.readUInt16BE(head + 16);
+      const storeKey = body.toString('latin1', at, at + keyLength);
       at += keyLength;
-      const der = page.subarray(at, at + derLength);
+      const der = body.subarray(at, at + derLength);
       at += derLength;
       let fields: Record<string, string> | undefined;
       if (items > 0) fields = {};
       for (let name = ''; items > 0; items -= 1) {
-        const length = page.readUInt32BE(at);
-        const text = page.toString('utf8', at + 4, at + 4 + length);
+        const length = body.readUInt32BE(at);
+        const text = body.toString('utf8', at + 4, at + 4 + length);
         at += 4 + length;
         if (items % 2 === 0) name = text;
         else fields![name] = text;
@@ -583,7 +602,7 @@ export class RedisStore implements SessionStore {
         this.#onWarning(`skipping ${storeKey} in ${this.url}: ${(err as Error).message}`);
       }
     }
-    if (at !== page.length) throw new SessctlError(`${this.#where}: a fold page ended inside a record (${page.length} bytes)`);
+    if (at !== body.length || heads.length % PAGE_HEAD !== 0) throw new SessctlError(`${this.#where}: a fold page does not add up (${heads.length} bytes of heads, ${body.length} of records)`);
     return entries;
   }
 
@@ -757,6 +776,9 @@ export function metaKey(storeKey: string): string {
 
 /** What every metadata key starts with (PAGE_SCRIPT adds the session key and the closing brace). */
 const META_KEY_START = `${SESSCTL_NAMESPACE}meta:{`;
+
+/** A PAGE_SCRIPT reply: the next cursor, the heads, the records. */
+type Page = [cursor: Buffer, heads: Buffer, body: Buffer];
 
 /**
  * What a fold's entries hold of the DER (entryFromStored's keepDer): the
