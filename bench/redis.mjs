@@ -3,15 +3,20 @@
  * bench/redis: the Redis backend over a cache the size of a busy Apache fleet's.
  *
  *   npm run build && node bench/redis.mjs [--sessions 1000000] [--concurrency 50] [--seconds 5]
- *                                         [--backends redis,memcached,cluster] [--runs 1]
+ *                                         [--backends redis,memcached,cluster] [--runs 1] [--also DIR]
  *
  * Starts its own redis-server on a free loopback port, fills it with N
  * sessions in Apache mod_ssl's layout (SETEX mod_ssl-sess:<hex> TTL DER, the
  * way mod_socache_redis writes them, through `redis-cli --pipe`), then prints
  * in one run, each next to its reference measured here:
  *
- *   sessctl stats --json, sessctl list --json   vs  redis-cli --scan | wc -l      (wall, peak RSS)
+ *   sessctl stats --json, sessctl list --json   vs  redis-cli --scan | wc -l      (wall, peak RSS, Redis's CPU)
+ *   the fold's page script, raw client (floor)  vs  redis-cli --scan | wc -l      (what the server alone needs)
  *   lookups/s through the backend (lookup())   vs  redis-benchmark -t get        (same concurrency, value size)
+ *
+ * --runs N alternates the reference and the rest N times and prints the
+ * median of the per-run ratios; --also DIR measures another build (a checkout
+ * with its dist/ built, e.g. the commit before a change) in the same runs.
  *
  * then the same sessions on two memcached servers in Apache's sharded layout
  * (apr-util's crc32 choice, `set KEY 0 TTL LEN` as mod_socache_memcache writes)
@@ -37,6 +42,8 @@ const SESSIONS = arg('sessions', 1_000_000);
 const CONCURRENCY = arg('concurrency', 50);
 const SECONDS = arg('seconds', 5);
 const RUNS = arg('runs', 1);
+const i1 = process.argv.indexOf('--also');
+const ALSO = i1 >= 0 ? path.resolve(process.argv[i1 + 1]) : undefined;
 const i0 = process.argv.indexOf('--backends');
 const BACKENDS = new Set((i0 >= 0 ? process.argv[i0 + 1] : 'redis,memcached,cluster').split(','));
 /** A real TLS 1.2 server session as Apache stores it (no client certificate), 153 bytes. */
@@ -44,6 +51,7 @@ const VECTOR = '07-server-tls12-dhe-rsa-aes128gcm-alpn';
 
 const { openStore } = await import(path.join(ROOT, 'dist/lib/store/open.js'));
 const { memcachedServerIndex } = await import(path.join(ROOT, 'dist/lib/store/apache.js'));
+const { PAGE_SCRIPT } = await import(path.join(ROOT, 'dist/lib/store/redis.js'));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -147,7 +155,7 @@ const facts = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/vectors', `
 const der = readFileSync(path.join(ROOT, 'test/fixtures/vectors', `${VECTOR}.der`));
 const idOffset = der.indexOf(Buffer.from(facts.session_id_hex, 'hex'));
 const bin = path.join(ROOT, 'bin/run.js');
-const row = (r, ref) => `${r.label.padEnd(34)} ${r.wall.toFixed(2).padStart(7)} s  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak RSS  ${(r.wall / ref.wall).toFixed(1).padStart(5)}x reference`;
+const row = (r, ref) => `${r.label.padEnd(34)} ${r.wall.toFixed(2).padStart(7)} s  ${(r.rssMiB?.toFixed(0) ?? '-').padStart(5)} MiB peak RSS  ${(r.wall / ref.wall).toFixed(1).padStart(5)}x reference`;
 
 /** CPU seconds the servers' processes (pids) have used so far, from /proc (utime + stime, in clock ticks of 1/100 s). */
 function serverCpu(pids) {
@@ -194,6 +202,112 @@ async function versus(url, reference, { runs = RUNS, floor, pids = [] } = {}) {
   return results;
 }
 
+/** Redis's own CPU seconds so far (user + system, INFO cpu). */
+function serverCpu(port) {
+  const info = execFileSync('redis-cli', ['-p', String(port), 'info', 'cpu']).toString();
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
+}
+
+/**
+ * The floor of a fold: the fold's own page script (PAGE_SCRIPT, the same
+ * arguments) run page after page by a minimal client on a raw socket that only
+ * walks each reply's RESP framing and drops it: no ioredis, no entries. What
+ * the server needs to produce the data, plus one round trip a page.
+ */
+async function pageScriptFloor(port) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const command = (...args) => args.reduce((text, a) => `${text}$${Buffer.byteLength(a)}\r\n${a}\r\n`, `*${args.length}\r\n`);
+  let buffer = Buffer.alloc(0);
+  let at = 0;
+  let wake;
+  socket.on('data', (chunk) => {
+    buffer = at >= buffer.length ? chunk : Buffer.concat([buffer.subarray(at), chunk]);
+    at = 0;
+    wake?.();
+  });
+  const more = () => new Promise((resolve) => (wake = resolve));
+  const line = async () => {
+    for (;;) {
+      const end = buffer.indexOf('\r\n', at);
+      if (end >= 0) {
+        const text = buffer.toString('latin1', at, end);
+        at = end + 2;
+        return text;
+      }
+      await more();
+    }
+  };
+  /** One RESP value: bulk strings as Buffers (views), arrays as arrays. */
+  const read = async () => {
+    const head = await line();
+    const n = Number(head.slice(1));
+    if (head[0] === '$') {
+      if (n < 0) return null;
+      while (buffer.length - at < n + 2) await more();
+      const value = buffer.subarray(at, at + n);
+      at += n + 2;
+      return value;
+    }
+    if (head[0] === '*') {
+      const items = [];
+      for (let i = 0; i < n; i++) items.push(await read());
+      return items;
+    }
+    if (head[0] === ':') return n;
+    throw new Error(`page script: ${head}`);
+  };
+  const cpu0 = serverCpu(port);
+  const start = process.hrtime.bigint();
+  let cursor = '0';
+  try {
+    do {
+      socket.write(command('EVAL', PAGE_SCRIPT, '0', cursor, 'mod_ssl-sess:*', '1000', 'sessctl:meta:{', 'sessctl:mod_ssl-sess:counters'));
+      cursor = (await read())[0].toString();
+    } while (cursor !== '0');
+  } finally {
+    socket.destroy();
+  }
+  return { label: 'page script, raw client (floor)', wall: Number(process.hrtime.bigint() - start) / 1e9, serverCpu: serverCpu(port) - cpu0 };
+}
+
+/**
+ * Standalone Redis: the reference, sessctl stats/list (this build, and the
+ * --also build) and the floor, alternating RUNS times; counts checked; each
+ * row with Redis's CPU; medians of the per-run ratios.
+ */
+async function standaloneRuns(port, url) {
+  const builds = [['', bin], ...(ALSO ? [[' (--also)', path.join(ALSO, 'bin/run.js')]] : [])];
+  const withCpu = async (run) => {
+    const cpu0 = serverCpu(port);
+    const result = await run();
+    return { ...result, serverCpu: result.serverCpu ?? serverCpu(port) - cpu0 };
+  };
+  const rows = new Map();
+  for (let i = 0; i < RUNS; i++) {
+    const ref = await withCpu(() => measure('redis-cli --scan | wc -l', ['redis-cli', '-p', String(port), '--scan', '--pattern', 'mod_ssl-sess:*']));
+    if (ref.lines !== SESSIONS) throw new Error(`redis-cli --scan listed ${ref.lines} keys`);
+    const results = [ref];
+    for (const [tag, runJs] of builds) {
+      const stats = await withCpu(() => measure(`sessctl stats --json${tag}`, [process.execPath, runJs, 'stats', '--store', url, '--json']));
+      const list = await withCpu(() => measure(`sessctl list --json${tag}`, [process.execPath, runJs, 'list', '--store', url, '--json']));
+      const { total } = JSON.parse(stats.head);
+      if (total !== SESSIONS || list.lines !== SESSIONS + 2) throw new Error(`counts disagree: scan ${ref.lines}, stats ${total}, list ${list.lines - 2}`);
+      results.push(stats, list);
+    }
+    results.push(await pageScriptFloor(port));
+    console.log(`run ${i + 1} of ${RUNS}, load average ${os.loadavg()[0].toFixed(1)}`);
+    for (const r of results) {
+      console.log(`${row(r, ref)}  ${r.serverCpu.toFixed(2).padStart(6)} s Redis CPU`);
+      if (!rows.has(r.label)) rows.set(r.label, []);
+      rows.get(r.label).push({ ratio: r.wall / ref.wall, cpuRatio: r.serverCpu / ref.serverCpu });
+    }
+  }
+  const median = (xs) => (xs.sort((a, b) => a - b), (xs[Math.floor((xs.length - 1) / 2)] + xs[Math.ceil((xs.length - 1) / 2)]) / 2);
+  console.log(`median of ${RUNS} run(s), wall ratio to the reference (Redis CPU ratio):`);
+  for (const [label, xs] of rows) console.log(`  ${label.padEnd(34)} ${median(xs.map((x) => x.ratio)).toFixed(2)}x  (${median(xs.map((x) => x.cpuRatio)).toFixed(2)}x)`);
+}
+
 console.log(`bench/redis: ${SESSIONS} sessions of ${der.length} bytes (${VECTOR}); node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at start`);
 
 if (BACKENDS.has('redis')) {
@@ -216,16 +330,7 @@ if (BACKENDS.has('redis')) {
     const dbsize = Number(execFileSync('redis-cli', ['-p', String(port), 'dbsize']).toString().trim());
     console.log(`\nfilled ${dbsize} keys with redis-cli --pipe in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-      const scan = await measure('redis-cli --scan | wc -l', ['redis-cli', '-p', String(port), '--scan', '--pattern', 'mod_ssl-sess:*']);
-    const stats = await measure('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
-    const list = await measure('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
-    const { total } = JSON.parse(stats.head);
-    if (scan.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
-      throw new Error(`counts disagree: scan ${scan.lines}, stats ${total}, list ${list.lines - 2}`);
-    }
-      console.log(row(scan, scan));
-    console.log(row(stats, scan));
-    console.log(row(list, scan));
+    await standaloneRuns(port, url);
 
     // Lookups: keys sampled from the cache (every 10th of the first 100k).
     const keys = [];

@@ -96,7 +96,7 @@ const SCAN_COUNT = 1000;
  * cluster node (FETCH_SCRIPT, or pipelined). One page holds the server a few
  * milliseconds.
  */
-const PAGE_SCRIPT = `#!lua flags=no-writes
+export const PAGE_SCRIPT = `#!lua flags=no-writes
 local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local keys = page[2]
 local sessctl = redis.call('EXISTS', ARGV[5]) == 1
