@@ -5,7 +5,7 @@ import { ChunkedTable } from '../lib/cli/columns.js';
 import { ChunkedWriter } from '../lib/cli/output.js';
 import { sessionColumns, type SessionColumns } from '../lib/cli/session-table.js';
 import { selectEntries, SORT_KEYS } from '../lib/store/query.js';
-import { entryView, type EntryView } from '../lib/store/view.js';
+import { entryViewJson, type EntryView } from '../lib/store/view.js';
 import { nowSeconds, type Entry } from '../lib/store/types.js';
 
 /** Rows per table chunk: the first sets the columns and their widths, then the table streams. */
@@ -49,7 +49,7 @@ ${EXIT_CODES_HELP}`;
       let first = true;
       out.push('[');
       await selectEntries(store, query, options, (e) => {
-        const pending = out.push(`${first ? '\n  ' : ',\n  '}${JSON.stringify(entryView(e, now))}`);
+        const pending = out.push(`${first ? '\n  ' : ',\n  '}${entryViewJson(e, now)}`);
         first = false;
         return pending;
       });
