@@ -86,8 +86,9 @@ describe.skipIf(!hasRedis)("sessctl's own Redis keys", () => {
     for (const start of multis) {
       const end = commands.findIndex((c, i) => i > start && c.name === 'exec');
       const inside = commands.slice(start + 1, end);
-      // The read of the partial key it replaces is inside the transaction, before the writes.
-      expect(inside.map((c) => `${c.name} ${c.key}`)).toEqual([`hget ${metaKey(key)}`, `setex ${key}`, `del ${metaKey(key)}`, `hset ${metaKey(key)}`, `expire ${metaKey(key)}`]);
+      // The read of the partial key it replaces is inside the transaction, before the writes; on one
+      // server the insert is counted in it too (a fold looks for metadata only once the counters exist).
+      expect(inside.map((c) => `${c.name} ${c.key}`)).toEqual([`hget ${metaKey(key)}`, `setex ${key}`, `del ${metaKey(key)}`, `hset ${metaKey(key)}`, `expire ${metaKey(key)}`, 'hincrby sessctl:mod_ssl-sess:counters']);
     }
     // Nothing reads the metadata outside a transaction.
     const outside = commands.filter((c, i) => c.name === 'hget' && !multis.some((s) => i > s && i < commands.findIndex((d, j) => j > s && d.name === 'exec')));
