@@ -158,7 +158,7 @@ const bin = path.join(ROOT, 'bin/run.js');
 const row = (r, ref) => `${r.label.padEnd(34)} ${r.wall.toFixed(2).padStart(7)} s  ${(r.rssMiB?.toFixed(0) ?? '-').padStart(5)} MiB peak RSS  ${(r.wall / ref.wall).toFixed(1).padStart(5)}x reference`;
 
 /** CPU seconds the servers' processes (pids) have used so far, from /proc (utime + stime, in clock ticks of 1/100 s). */
-function serverCpu(pids) {
+function serversCpu(pids) {
   return pids.reduce((sum, pid) => {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return sum + (Number(fields[11]) + Number(fields[12])) / 100;
@@ -173,9 +173,9 @@ function serverCpu(pids) {
 async function versus(url, reference, { runs = RUNS, floor, pids = [] } = {}) {
   const results = [];
   const timed = async (label, argv) => {
-    const before = serverCpu(pids);
+    const before = serversCpu(pids);
     const r = await measure(label, argv);
-    return { ...r, serverCpu: serverCpu(pids) - before };
+    return { ...r, serverCpu: serversCpu(pids) - before };
   };
   const show = (r, ref) => console.log(`${row(r, ref)}  ${r.serverCpu.toFixed(2).padStart(5)} s server CPU`);
   for (let i = 0; i < runs; i++) {
