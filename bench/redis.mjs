@@ -203,7 +203,7 @@ async function versus(url, reference, { runs = RUNS, floor, pids = [] } = {}) {
 }
 
 /** Redis's own CPU seconds so far (user + system, INFO cpu). */
-function serverCpu(port) {
+function redisCpu(port) {
   const info = execFileSync('redis-cli', ['-p', String(port), 'info', 'cpu']).toString();
   return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
 }
@@ -257,7 +257,7 @@ async function pageScriptFloor(port) {
     if (head[0] === ':') return n;
     throw new Error(`page script: ${head}`);
   };
-  const cpu0 = serverCpu(port);
+  const cpu0 = redisCpu(port);
   const start = process.hrtime.bigint();
   let cursor = '0';
   try {
@@ -268,7 +268,7 @@ async function pageScriptFloor(port) {
   } finally {
     socket.destroy();
   }
-  return { label: 'page script, raw client (floor)', wall: Number(process.hrtime.bigint() - start) / 1e9, serverCpu: serverCpu(port) - cpu0 };
+  return { label: 'page script, raw client (floor)', wall: Number(process.hrtime.bigint() - start) / 1e9, serverCpu: redisCpu(port) - cpu0 };
 }
 
 /**
@@ -279,9 +279,9 @@ async function pageScriptFloor(port) {
 async function standaloneRuns(port, url) {
   const builds = [['', bin], ...(ALSO ? [[' (--also)', path.join(ALSO, 'bin/run.js')]] : [])];
   const withCpu = async (run) => {
-    const cpu0 = serverCpu(port);
+    const cpu0 = redisCpu(port);
     const result = await run();
-    return { ...result, serverCpu: result.serverCpu ?? serverCpu(port) - cpu0 };
+    return { ...result, serverCpu: result.serverCpu ?? redisCpu(port) - cpu0 };
   };
   const rows = new Map();
   for (let i = 0; i < RUNS; i++) {
