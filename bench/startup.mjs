@@ -6,13 +6,16 @@
 // ratios. CPU time (user + system, from /proc/self/stat's children times, in
 // 10 ms ticks) is the mean per run: steadier than wall time on a busy machine.
 // Target (#17): get --in FILE and list within 1.5x of node -e 0.
+// The floor rows (bench/startup-floor.cjs) write the same output as get --in
+// and list after only the work that needs Node's heavier parts (node:crypto,
+// better-sqlite3): what any implementation without oclif would still pay.
 // Run after `npm run build`: node bench/startup.mjs [runs] [--before DIR]
 // --before DIR: also runs the same commands from DIR, a copy of an earlier
 // build (its bin/, dist/, package.json and oclif.manifest.json, with a
 // node_modules link), in the same alternation: a change measured against the
 // build before it in the same run, as docs/BENCHMARKS.md records each lever.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,16 @@ function run(args) {
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
 }
 run([bin, 'insert', '--keep-expired', ...readdirSync(sessions).filter((f) => f.endsWith('.pem')).map((f) => path.join(sessions, f)), '--store', store]);
+/** What a command writes, kept for the floor to write. */
+function capture(args, name) {
+  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  writeFileSync(path.join(dir, name), r.stdout);
+  return path.join(dir, name);
+}
+const floorScript = path.join(root, 'bench/startup-floor.cjs');
+const getOutput = capture([bin, 'get', '--in', file], 'get.out');
+const listOutput = capture([bin, 'list', '--store', store], 'list.out');
 
 /** CPU time of this process's waited-for children so far, in ms (Linux). */
 function childrenCpuMs() {
@@ -49,11 +62,16 @@ const commands = (bin, label) => [
 const after = commands(bin, 'sessctl ');
 const earlier = before ? commands(path.join(before, 'bin/run.js'), 'before: ').map(({ target, ...c }) => c) : [];
 // Each command from both builds one after the other, which goes first alternating by round.
-const cases = [{ name: 'node -e 0', args: ['-e', '0'] }, ...after.flatMap((c, i) => (before ? [c, earlier[i]] : [c]))];
+const cases = [
+  { name: 'node -e 0', args: ['-e', '0'] },
+  { name: 'floor: get --in FILE', args: [floorScript, 'get', file, getOutput] },
+  { name: 'floor: list', args: [floorScript, 'list', store, listOutput] },
+  ...after.flatMap((c, i) => (before ? [c, earlier[i]] : [c])),
+];
 for (const c of cases) Object.assign(c, { wall: [], cpu: 0 });
-/** The cases with each after/before pair in the other order (node -e 0 stays first). */
-function swapPairs([floor, ...rest]) {
-  const out = [floor];
+/** The cases with each after/before pair in the other order (node -e 0 and the floors stay first). */
+function swapPairs([floor, floorGet, floorList, ...rest]) {
+  const out = [floor, floorGet, floorList];
   for (let i = 0; i < rest.length; i += 2) out.push(rest[i + 1], rest[i]);
   return out;
 }
