@@ -88,7 +88,10 @@ const SCAN_COUNT = 1000;
  * looked for only where there can be some: sessctl counts every insert in
  * its counters hash in the MULTI that writes the metadata (update), so
  * without that hash there is none (Apache's sessions); with it, EXISTS asks
- * once a slice, then HGETALL a key. Slices of 1000 keys keep unpack() within
+ * once a slice, then HGETALL a key. (A server that evicts keys without a
+ * lifetime, maxmemory-policy allkeys-*, may drop the counters before the
+ * metadata: until the next insert, folds then read those sessions as
+ * Apache's, from the DER and the TTL; lookups still read their metadata.) Slices of 1000 keys keep unpack() within
  * Lua's stack whatever SCAN returns. SCAN in a script is allowed as scripts
  * replicate their effects (Redis 5); this one writes nothing (`no-writes`,
  * Redis 7.0: https://redis.io/docs/latest/develop/interact/programmability/eval-intro/),
