@@ -24,8 +24,8 @@
  * foldl and size SCAN `P*` (COUNT 1000) on every master, never KEYS. On a
  * standalone server a fold reads a page in one command that scans and packs
  * it (PAGE_SCRIPT), the next page asked for while the caller folds this one;
- * a cluster's fold reads every master at once and fetches each page's values
- * in one command (FETCH_SCRIPT) while the next page is scanned. SCAN may
+ * a cluster's fold reads every master at once, each the same way with
+ * commands of a key's own (CLUSTER_PAGE_SCRIPT). SCAN may
  * report a key twice while Redis rehashes (its documented guarantee), so a
  * fold visits each entry at least once.
  *
@@ -141,6 +141,50 @@ for from = 1, #keys, 1000 do
     end
   end
   if n > 0 then heads[#heads + 1] = struct.pack('>' .. string.rep('IIdH', n / 4), unpack(nums, 1, n)) end
+end
+return {page[1], table.concat(heads), table.concat(body)}`;
+/**
+ * PAGE_SCRIPT for a cluster master, with the same reply: each key is read
+ * with commands of its own (GET, PTTL, and HGETALL of its metadata, which
+ * may exist: a cluster counts inserts apart from the metadata). A master
+ * refuses MGET or EXISTS over keys of several slots even inside a script
+ * ("Script attempted to access a non local key"); `allow-cross-slot-keys`
+ * lets each of the script's commands touch another slot, all on this
+ * master, as its SCAN found them here. ARGV as PAGE_SCRIPT's (the counters
+ * key unused: it lives on one master).
+ */
+const CLUSTER_PAGE_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
+local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local keys = page[2]
+local nums = {}
+local n = 0
+local body = {}
+local b = 0
+for i = 1, #keys do
+  local key = keys[i]
+  local der = redis.pcall('GET', key)
+  if type(der) == 'string' then
+    local meta = redis.pcall('HGETALL', ARGV[4] .. key .. '}')
+    if type(meta) ~= 'table' or meta.err or #meta > 64 then meta = {} end
+    nums[n + 1] = #key
+    nums[n + 2] = #der
+    nums[n + 3] = redis.call('PTTL', key)
+    nums[n + 4] = #meta
+    n = n + 4
+    body[b + 1] = key
+    body[b + 2] = der
+    b = b + 2
+    for f = 1, #meta do
+      body[b + 1] = struct.pack('>I', #meta[f])
+      body[b + 2] = meta[f]
+      b = b + 2
+    end
+  end
+end
+local heads = {}
+for from = 1, n, 4000 do
+  local to = math.min(from + 3999, n)
+  heads[#heads + 1] = struct.pack('>' .. string.rep('IIdH', (to - from + 1) / 4), unpack(nums, from, to))
 end
 return {page[1], table.concat(heads), table.concat(body)}`;
 /** A PAGE_SCRIPT head: two u32, an f64 and a u16. */
@@ -399,10 +443,10 @@ export class RedisStore implements SessionStore {
     const withDer = options.withDer !== false;
     const masters = await this.#masters();
     const batches = !this.#config.cluster
-      ? this.#scriptPages(masters[0]!, withDer)
+      ? this.#scriptPages(masters[0]!, withDer, PAGE_SCRIPT)
       : masters.length === 1
-        ? this.#entryBatches(masters[0]!, withDer ? 'same' : 'none')
-        : merged(masters.map((node) => this.#entryBatches(node, withDer ? 'same' : 'none')));
+        ? this.#scriptPages(masters[0]!, withDer, CLUSTER_PAGE_SCRIPT)
+        : merged(masters.map((node) => this.#scriptPages(node, withDer, CLUSTER_PAGE_SCRIPT)));
     try {
       for await (const entries of batches) {
         for (const entry of entries) {
@@ -531,13 +575,14 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * A standalone server's entries, one PAGE_SCRIPT call a page: the next page
+   * One node's entries, one call of `script` a page (PAGE_SCRIPT on a
+   * standalone server, CLUSTER_PAGE_SCRIPT on a cluster master): the next page
    * is asked for as soon as a page arrives, so the server packs it while the
    * caller folds this one. Where the server refuses the script on the first
-   * page (Redis before 7.0, EVAL not allowed), the fold reads as a cluster
-   * node's does, from the start; nothing has been handed out by then.
+   * page (Redis before 7.0, EVAL not allowed), the fold reads with
+   * FETCH_SCRIPT or a pipeline, from the start; nothing has been handed out by then.
    */
-  async *#scriptPages(node: Redis, withDer: boolean): AsyncGenerator<Entry[]> {
+  async *#scriptPages(node: Redis, withDer: boolean, script: string): AsyncGenerator<Entry[]> {
     if (!this.#pageScript) {
       yield* this.#entryBatches(node, withDer ? 'same' : 'none');
       return;
@@ -546,7 +591,7 @@ export class RedisStore implements SessionStore {
     // EVAL with Buffer replies (as in #fetchByScript); no KEYS: the script names what SCAN found.
     const { evalBuffer } = node as unknown as { evalBuffer: (script: string, numKeys: number, ...args: (string | number)[]) => Promise<Page> };
     const counters = this.#namespaced('counters');
-    const readPage = (cursor: string) => this.#run(() => evalBuffer.call(node, PAGE_SCRIPT, 0, cursor, pattern, SCAN_COUNT, META_KEY_START, counters));
+    const readPage = (cursor: string) => this.#run(() => evalBuffer.call(node, script, 0, cursor, pattern, SCAN_COUNT, META_KEY_START, counters));
     let reply: Page;
     try {
       reply = await readPage('0');
