@@ -4,13 +4,14 @@
  * iteration through lru_crawler metadump, counters with incr, and bounded
  * failures. The shared behaviour is in test/conformance.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SessctlError } from '../../src/lib/errors.js';
 import { keyFromApache, memcachedExptime, memcachedServerIndex } from '../../src/lib/store/apache.js';
 import { parseMemcacheUrl } from '../../src/lib/store/memcache.js';
 import { dumpedKey } from '../../src/lib/store/memcache-client.js';
 import { openStore } from '../../src/lib/store/open.js';
-import { nowSeconds, type SessionStore } from '../../src/lib/store/types.js';
+import { nowSeconds, type Entry, type SessionStore } from '../../src/lib/store/types.js';
 import { testEntry } from '../helpers/entries.js';
 import { freePort, requireTool } from '../helpers/env.js';
 import { startMemcached, type MemcachedServer } from '../helpers/servers.js';
@@ -223,6 +224,54 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
       expect(await store.size()).toBe(1);
     } finally {
       await other.terminate();
+    }
+  });
+
+  it('reads replies however the bytes arrive: through a relay that hands on one byte at a time, the fold gives what lookups give', async () => {
+    const now = nowSeconds();
+    const written = Array.from({ length: 12 }, (_x, i) => testEntry(400 + i, { salt: SALT, expiresAt: now + 600 }));
+    for (const e of written) await store.update(e);
+    const apacheOnly = testEntry(420, { salt: SALT, vector: '07-server-tls12-dhe-rsa-aes128gcm-alpn' });
+    const key = `mod_ssl-sess:${apacheOnly.key}`;
+    await servers[memcachedServerIndex(key, 2)]!.raw(Buffer.concat([Buffer.from(`set ${key} 0 900 ${apacheOnly.der.length}\r\n`), apacheOnly.der, Buffer.from('\r\n')]), /STORED\r\n/);
+    // Each real server behind a relay that writes its replies a byte a turn of the event loop: every reply and dump line is cut everywhere.
+    const relays = await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<net.Server>((resolve) => {
+            const relay = net.createServer((client) => {
+              const upstream = net.connect({ host: '127.0.0.1', port: server.port });
+              client.pipe(upstream);
+              let queue = Promise.resolve();
+              upstream.on('data', (chunk: Buffer) => {
+                for (const byte of chunk) queue = queue.then(() => new Promise<void>((done) => client.write(Buffer.of(byte), () => setImmediate(done))));
+              });
+              const close = () => {
+                client.destroy();
+                upstream.destroy();
+              };
+              client.on('error', close).on('close', close);
+              upstream.on('error', close).on('close', () => void queue.then(close));
+            });
+            relay.listen(0, '127.0.0.1', () => resolve(relay));
+          }),
+      ),
+    );
+    const relayed = await openStore(`memcache://${relays.map((r) => `127.0.0.1:${(r.address() as net.AddressInfo).port}`).join(',')}`);
+    try {
+      const folded = await relayed.foldl((e, acc: Map<string, Entry>) => acc.set(e.key, e), new Map());
+      const keys = [...written.map((e) => e.key), apacheOnly.key];
+      expect([...folded.keys()].sort()).toEqual(keys.sort());
+      for (const k of keys) {
+        const looked = (await store.lookup(k))!;
+        const got = folded.get(k)!;
+        expect(Math.abs(got.expiresAt - looked.expiresAt), k).toBeLessThanOrEqual(1);
+        expect({ ...got, expiresAt: 0 }, k).toEqual({ ...looked, expiresAt: 0 });
+      }
+      expect(folded.get(written[0]!.key)).toMatchObject({ role: written[0]!.role, insertedAt: written[0]!.insertedAt });
+    } finally {
+      await relayed.terminate();
+      for (const relay of relays) relay.close();
     }
   });
 
