@@ -368,7 +368,18 @@ export class RedisStore implements SessionStore {
           redisOptions: common,
           ...(c.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
         })
-      : new RedisClient({ ...common, host: c.nodes[0]!.host, port: c.nodes[0]!.port, db: c.db, enableOfflineQueue: false, retryStrategy: reconnectDelay });
+      : new RedisClient({
+          ...common,
+          host: c.nodes[0]!.host,
+          port: c.nodes[0]!.port,
+          db: c.db,
+          enableOfflineQueue: false,
+          retryStrategy: reconnectDelay,
+          // A fold's page is asked for at once: auto-pipelined, it would wait
+          // for the next turn of the event loop, after the caller has folded
+          // the page before, and Redis would idle meanwhile.
+          autoPipeliningIgnoredCommands: ['eval', 'scan'],
+        });
     // ioredis reports connection trouble as 'error' events; keep the last one for messages.
     client.on('error', (err: Error) => {
       this.#lastError = err;
