@@ -169,8 +169,10 @@ function serversCpu(pids) {
  * sessctl stats --json and list --json against `reference`, alternating, `runs` times each; counts checked.
  * `floor` (optional): a command measured in the same alternation, for what no client can go below.
  * `pids`: the servers' processes, whose CPU time each command costs them is printed too.
+ * With --also, the other build's stats and list run in the same alternation.
  */
 async function versus(url, reference, { runs = RUNS, floor, pids = [] } = {}) {
+  const builds = [['', bin], ...(ALSO ? [[' (--also)', path.join(ALSO, 'bin/run.js')]] : [])];
   const results = [];
   const timed = async (label, argv) => {
     const before = serversCpu(pids);
@@ -181,24 +183,29 @@ async function versus(url, reference, { runs = RUNS, floor, pids = [] } = {}) {
   for (let i = 0; i < runs; i++) {
     const ref = await timed(reference.label, reference.argv);
     const low = floor && (await timed(floor.label, floor.argv));
-    const stats = await timed('sessctl stats --json', [process.execPath, bin, 'stats', '--store', url, '--json']);
-    const list = await timed('sessctl list --json', [process.execPath, bin, 'list', '--store', url, '--json']);
-    const { total } = JSON.parse(stats.head);
-    if (ref.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
-      // memcached's LRU crawler is no snapshot: an item the LRU maintainer moves during the crawl can be missed (seen once in 100k).
-      const off = Math.max(...[ref.lines, total, list.lines - 2].map((n) => Math.abs(n - SESSIONS)));
-      if (!reference.approximate || off > SESSIONS / 1000) throw new Error(`counts disagree: reference ${ref.lines}, stats ${total}, list ${list.lines - 2}`);
-      console.log(`(counts: reference ${ref.lines}, stats ${total}, list ${list.lines - 2} of ${SESSIONS})`);
-    }
+    const run = { ref, low };
     show(ref, ref);
     if (low) show(low, ref);
-    show(stats, ref);
-    show(list, ref);
-    results.push({ ref, low, stats, list });
+    for (const [tag, runJs] of builds) {
+      const stats = await timed(`sessctl stats --json${tag}`, [process.execPath, runJs, 'stats', '--store', url, '--json']);
+      const list = await timed(`sessctl list --json${tag}`, [process.execPath, runJs, 'list', '--store', url, '--json']);
+      const { total } = JSON.parse(stats.head);
+      if (ref.lines !== SESSIONS || total !== SESSIONS || list.lines !== SESSIONS + 2) {
+        // memcached's LRU crawler is no snapshot: an item the LRU maintainer moves during the crawl can be missed (seen once in 100k).
+        const off = Math.max(...[ref.lines, total, list.lines - 2].map((n) => Math.abs(n - SESSIONS)));
+        if (!reference.approximate || off > SESSIONS / 1000) throw new Error(`counts disagree: reference ${ref.lines}, stats ${total}, list ${list.lines - 2}`);
+        console.log(`(counts: reference ${ref.lines}, stats ${total}, list ${list.lines - 2} of ${SESSIONS})`);
+      }
+      show(stats, ref);
+      show(list, ref);
+      Object.assign(run, { [`stats${tag}`]: stats, [`list${tag}`]: list });
+    }
+    results.push(run);
   }
   const median = (xs) => (xs.sort((a, b) => a - b), (xs[Math.floor((xs.length - 1) / 2)] + xs[Math.ceil((xs.length - 1) / 2)]) / 2);
   const ratio = (name) => median(results.map((r) => r[name].wall / r.ref.wall)).toFixed(2);
-  console.log(`median of ${runs} ratio(s): stats ${ratio('stats')}x, list --json ${ratio('list')}x${floor ? `, floor ${ratio('low')}x` : ''}; load average ${os.loadavg()[0].toFixed(1)}`);
+  const perBuild = builds.map(([tag]) => `stats${tag} ${ratio(`stats${tag}`)}x, list --json${tag} ${ratio(`list${tag}`)}x`).join('; ');
+  console.log(`median of ${runs} ratio(s): ${perBuild}${floor ? `, floor ${ratio('low')}x` : ''}; load average ${os.loadavg()[0].toFixed(1)}`);
   return results;
 }
 
