@@ -103,6 +103,19 @@ describe.skipIf(!hasRedis)('Redis backend on a real server', () => {
     expect(got!.insertedAt).not.toBe(1_700_000_000);
   });
 
+  it('reads a session whose metadata key holds something other than a hash from its DER alone, in a lookup as in a fold', async () => {
+    const mine = testEntry(5, { salt: SALT, role: 'client', partialKey: 'b:1' });
+    await store.update(mine);
+    const meta = metaKey(`mod_ssl-sess:${mine.key}`);
+    await redis.cli('del', meta);
+    await redis.cli('set', meta, 'not a hash');
+    const looked = await store.lookup(mine.key);
+    expect(looked?.der.equals(mine.der)).toBe(true);
+    expect(looked?.partialKey).toBeUndefined();
+    const folded = await store.foldl((e, acc: { key: string; role: string; partialKey: string | undefined }[]) => [...acc, { key: e.key, role: e.role, partialKey: e.partialKey }], []);
+    expect(folded).toEqual([{ key: mine.key, role: looked!.role, partialKey: undefined }]);
+  });
+
   it('skips a value under the prefix that is not a session, with a warning, and refuses it on lookup', async () => {
     const warnings: string[] = [];
     const warned = await openStore(redis.url, { onWarning: (m) => warnings.push(m) });

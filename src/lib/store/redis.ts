@@ -400,7 +400,7 @@ export class RedisStore implements SessionStore {
     const client = this.#open();
     const storeKey = this.#key(key);
     const [der, pttl, meta] = await this.#run(() =>
-      Promise.all([client.getBuffer(storeKey), client.pttl(storeKey), client.hgetall(metaKey(storeKey))]),
+      Promise.all([client.getBuffer(storeKey), client.pttl(storeKey), client.hgetall(metaKey(storeKey)).catch(notAHash)]),
     );
     if (der === null) return undefined;
     return this.#entry(key, der, pttl, meta);
@@ -854,6 +854,16 @@ function shortReason(message: string): string {
   if (/ECONNREFUSED/.test(message)) return 'connection refused';
   if (/Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|Reached the max retries/i.test(message)) return 'connection lost';
   return message.split('\n')[0]!;
+}
+
+/**
+ * A metadata key holding something other than a hash (not written by
+ * sessctl) is no metadata: the session is read from its DER alone, as the
+ * fold reads it.
+ */
+function notAHash(err: unknown): undefined {
+  if (err instanceof Error && err.message.startsWith('WRONGTYPE')) return undefined;
+  throw err;
 }
 
 /** Exec a pipeline or MULTI and return the replies, throwing the first error. */
