@@ -70,6 +70,41 @@ export const DEFAULT_TIMEOUT_MS = 3_000;
 const SCAN_COUNT = 1000;
 
 /**
+ * The reply both page scripts build (its layout is described below):
+ * `add(key, der, meta)` a session, `packed(cursor)` the reply. The heads are
+ * packed 1000 sessions a struct.pack, to keep unpack() within Lua's stack.
+ * `hashOrNone` keeps an HGETALL reply that is a hash of at most 32 fields.
+ */
+const PAGE_PACKING = `local nums, n, body, b = {}, 0, {}, 0
+local function add(key, der, meta)
+  nums[n + 1] = #key
+  nums[n + 2] = #der
+  nums[n + 3] = redis.call('PTTL', key)
+  nums[n + 4] = #meta
+  n = n + 4
+  body[b + 1] = key
+  body[b + 2] = der
+  b = b + 2
+  for f = 1, #meta do
+    body[b + 1] = struct.pack('>I', #meta[f])
+    body[b + 2] = meta[f]
+    b = b + 2
+  end
+end
+local function packed(cursor)
+  local heads = {}
+  for from = 1, n, 4000 do
+    local to = math.min(from + 3999, n)
+    heads[#heads + 1] = struct.pack('>' .. string.rep('IIdH', (to - from + 1) / 4), unpack(nums, from, to))
+  end
+  return {cursor, table.concat(heads), table.concat(body)}
+end
+local function hashOrNone(meta)
+  if type(meta) ~= 'table' or meta.err or #meta > 64 then return {} end
+  return meta
+end`;
+
+/**
  * What a fold reads of a standalone server, one SCAN page a call: the script
  * runs the SCAN itself (ARGV: cursor, MATCH pattern, COUNT, the metadata key's
  * start "sessctl:meta:{", the counters key) and returns the next cursor and
@@ -84,7 +119,7 @@ const SCAN_COUNT = 1000;
  *
  * What the server does per session is what bounds a fold (the floor measured
  * in docs/BENCHMARKS.md), so it does little: MGET reads a slice's values in
- * one call, one struct.pack writes a slice's heads, and the metadata is
+ * one call, one struct.pack writes a thousand heads, and the metadata is
  * looked for only where there can be some: sessctl counts every insert in
  * its counters hash in the MULTI that writes the metadata (update), so
  * without that hash there is none (Apache's sessions); with it, EXISTS asks
@@ -100,12 +135,11 @@ const SCAN_COUNT = 1000;
  * milliseconds.
  */
 export const PAGE_SCRIPT = `#!lua flags=no-writes
+${PAGE_PACKING}
 local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local keys = page[2]
 local sessctl = redis.call('EXISTS', ARGV[5]) == 1
-local heads = {}
-local body = {}
-local b = 0
+local none = {}
 for from = 1, #keys, 1000 do
   local to = math.min(from + 999, #keys)
   local ders = redis.call('MGET', unpack(keys, from, to))
@@ -115,34 +149,16 @@ for from = 1, #keys, 1000 do
     for i = from, to do metaKeys[i - from + 1] = ARGV[4] .. keys[i] .. '}' end
     if redis.call('EXISTS', unpack(metaKeys)) == 0 then metaKeys = nil end
   end
-  local nums = {}
-  local n = 0
   for i = from, to do
     local der = ders[i - from + 1]
     if der then
-      local meta = nil
-      if metaKeys then
-        meta = redis.pcall('HGETALL', metaKeys[i - from + 1])
-        if type(meta) ~= 'table' or meta.err or #meta > 64 then meta = nil end
-      end
-      nums[n + 1] = #keys[i]
-      nums[n + 2] = #der
-      nums[n + 3] = redis.call('PTTL', keys[i])
-      nums[n + 4] = meta and #meta or 0
-      n = n + 4
-      body[b + 1] = keys[i]
-      body[b + 2] = der
-      b = b + 2
-      for f = 1, meta and #meta or 0 do
-        body[b + 1] = struct.pack('>I', #meta[f])
-        body[b + 2] = meta[f]
-        b = b + 2
-      end
+      local meta = none
+      if metaKeys then meta = hashOrNone(redis.pcall('HGETALL', metaKeys[i - from + 1])) end
+      add(keys[i], der, meta)
     end
   end
-  if n > 0 then heads[#heads + 1] = struct.pack('>' .. string.rep('IIdH', n / 4), unpack(nums, 1, n)) end
 end
-return {page[1], table.concat(heads), table.concat(body)}`;
+return packed(page[1])`;
 /**
  * PAGE_SCRIPT for a cluster master, with the same reply: each key is read
  * with commands of its own (GET, PTTL, and HGETALL of its metadata, which
@@ -154,39 +170,15 @@ return {page[1], table.concat(heads), table.concat(body)}`;
  * key unused: it lives on one master).
  */
 const CLUSTER_PAGE_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
+${PAGE_PACKING}
 local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local keys = page[2]
-local nums = {}
-local n = 0
-local body = {}
-local b = 0
 for i = 1, #keys do
   local key = keys[i]
   local der = redis.pcall('GET', key)
-  if type(der) == 'string' then
-    local meta = redis.pcall('HGETALL', ARGV[4] .. key .. '}')
-    if type(meta) ~= 'table' or meta.err or #meta > 64 then meta = {} end
-    nums[n + 1] = #key
-    nums[n + 2] = #der
-    nums[n + 3] = redis.call('PTTL', key)
-    nums[n + 4] = #meta
-    n = n + 4
-    body[b + 1] = key
-    body[b + 2] = der
-    b = b + 2
-    for f = 1, #meta do
-      body[b + 1] = struct.pack('>I', #meta[f])
-      body[b + 2] = meta[f]
-      b = b + 2
-    end
-  end
+  if type(der) == 'string' then add(key, der, hashOrNone(redis.pcall('HGETALL', ARGV[4] .. key .. '}'))) end
 end
-local heads = {}
-for from = 1, n, 4000 do
-  local to = math.min(from + 3999, n)
-  heads[#heads + 1] = struct.pack('>' .. string.rep('IIdH', (to - from + 1) / 4), unpack(nums, from, to))
-end
-return {page[1], table.concat(heads), table.concat(body)}`;
+return packed(page[1])`;
 /** A PAGE_SCRIPT head: two u32, an f64 and a u16. */
 const PAGE_HEAD = 18;
 
@@ -453,11 +445,9 @@ export class RedisStore implements SessionStore {
     let acc = acc0;
     const withDer = options.withDer !== false;
     const masters = await this.#masters();
-    const batches = !this.#config.cluster
-      ? this.#scriptPages(masters[0]!, withDer, PAGE_SCRIPT)
-      : masters.length === 1
-        ? this.#scriptPages(masters[0]!, withDer, CLUSTER_PAGE_SCRIPT)
-        : merged(masters.map((node) => this.#scriptPages(node, withDer, CLUSTER_PAGE_SCRIPT)));
+    const script = this.#config.cluster ? CLUSTER_PAGE_SCRIPT : PAGE_SCRIPT;
+    const perNode = masters.map((node) => this.#scriptPages(node, withDer, script));
+    const batches = perNode.length === 1 ? perNode[0]! : merged(perNode);
     try {
       for await (const entries of batches) {
         for (const entry of entries) {
