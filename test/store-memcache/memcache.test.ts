@@ -19,6 +19,13 @@ import { startMemcached, type MemcachedServer } from '../helpers/servers.js';
 const hasMemcached = requireTool('memcached', 'memcached');
 const SALT = 0x3e3c;
 
+/** Write a session as mod_socache_memcache does (`set` of the DER alone, 900 s), on the server apr-util's hash picks; its key. */
+async function setAsApache(servers: MemcachedServer[], e: Entry): Promise<string> {
+  const key = `mod_ssl-sess:${e.key}`;
+  await servers[memcachedServerIndex(key, servers.length)]!.raw(Buffer.concat([Buffer.from(`set ${key} 0 900 ${e.der.length}\r\n`), e.der, Buffer.from('\r\n')]), /STORED\r\n/);
+  return key;
+}
+
 describe('memcached layout helpers', () => {
   it("apr-util's hash: (crc32(key) >> 16) & 0x7fff, modulo the server count", () => {
     // The CRC-32 check value: crc32("123456789") = 0xCBF43926, so the hash is 0x4BF4 = 19444.
@@ -129,9 +136,7 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
 
   it('reads a session Apache wrote (DER only): fields from the DER, expiry from the exptime', async () => {
     const e = testEntry(21, { salt: SALT, vector: '07-server-tls12-dhe-rsa-aes128gcm-alpn' });
-    const key = `mod_ssl-sess:${e.key}`;
-    const server = servers[memcachedServerIndex(key, 2)]!;
-    await server.raw(Buffer.concat([Buffer.from(`set ${key} 0 900 ${e.der.length}\r\n`), e.der, Buffer.from('\r\n')]), /STORED\r\n/);
+    await setAsApache(servers, e);
     const got = await store.lookup(e.key);
     expect(got!.der.equals(e.der)).toBe(true);
     expect(got).toMatchObject({ role: 'server', cipher: e.cipher, protocol: e.protocol, insertedAt: e.createdAt });
@@ -145,9 +150,8 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
     for (const e of written) await store.update(e);
     // One session as Apache writes it (no sessctl metadata): its metadata key is a miss.
     const apacheOnly = testEntry(199, { salt: SALT, vector: '07-server-tls12-dhe-rsa-aes128gcm-alpn' });
-    const apacheKey = `mod_ssl-sess:${apacheOnly.key}`;
+    const apacheKey = await setAsApache(servers, apacheOnly);
     const apacheHome = memcachedServerIndex(apacheKey, 2);
-    await servers[apacheHome]!.raw(Buffer.concat([Buffer.from(`set ${apacheKey} 0 900 ${apacheOnly.der.length}\r\n`), apacheOnly.der, Buffer.from('\r\n')]), /STORED\r\n/);
     const keys = [...written.map((e) => e.key), apacheOnly.key];
     const onServer = (n: number) => keys.filter((k) => memcachedServerIndex(`mod_ssl-sess:${k}`, 2) === n);
     expect(onServer(0).length).toBeGreaterThan(0);
@@ -232,8 +236,7 @@ describe.skipIf(!hasMemcached)('memcached backend on two real servers', () => {
     const written = Array.from({ length: 12 }, (_x, i) => testEntry(400 + i, { salt: SALT, expiresAt: now + 600 }));
     for (const e of written) await store.update(e);
     const apacheOnly = testEntry(420, { salt: SALT, vector: '07-server-tls12-dhe-rsa-aes128gcm-alpn' });
-    const key = `mod_ssl-sess:${apacheOnly.key}`;
-    await servers[memcachedServerIndex(key, 2)]!.raw(Buffer.concat([Buffer.from(`set ${key} 0 900 ${apacheOnly.der.length}\r\n`), apacheOnly.der, Buffer.from('\r\n')]), /STORED\r\n/);
+    await setAsApache(servers, apacheOnly);
     // Each real server behind a relay that writes its replies a byte a turn of the event loop: every reply and dump line is cut everywhere.
     const relays = await Promise.all(
       servers.map(
