@@ -9,9 +9,11 @@ import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import vm from 'node:vm';
 import fc from 'fast-check';
-import { minimatch } from 'minimatch';
 import { afterAll, describe, expect, test } from 'vitest';
 import { tempDir } from '../helpers/env.js';
+
+/** The minimatch oclif's plugin loader uses (a dependency of @oclif/core, not of this package). */
+const { minimatch } = createRequire(createRequire(import.meta.url).resolve('@oclif/core'))('minimatch') as typeof import('minimatch');
 
 const SOURCE = readFileSync(new URL('../../scripts/bundle-runtime.cjs', import.meta.url), 'utf8');
 
